@@ -1,0 +1,374 @@
+"""Output sizes and argument checks shared by every cnnbp operation.
+
+The output-size formula, stated once for the whole package: for an input
+of height ``H``, kernel height ``HH``, stride ``s``, padding ``p`` and
+dilation ``d``,
+
+    H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1
+
+and the same for the width.  ``d(HH - 1) + 1`` is the *effective* kernel
+height: a dilated kernel leaves ``d - 1`` empty rows between its taps.
+
+Every check raises :class:`ValueError` with a message that names the
+offending shapes or values.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "output_size",
+    "pair",
+    "as_float_array",
+    "check_rank",
+    "conv_output_shape",
+    "pool_output_shape",
+    "check_dout",
+    "conv_args",
+    "pool_args",
+    "dout_arg",
+]
+
+
+def _strict_int(value, name):
+    """Return ``value`` as a Python int, rejecting bools and floats."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, numbers.Integral
+    ):
+        raise ValueError(
+            f"{name} must be an integer, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    return int(value)
+
+
+def pair(value, name):
+    """Normalise an int or an ``(h, w)`` pair to a tuple of two ints.
+
+    Parameters
+    ----------
+    value : int or sequence of two ints
+        A size, stride, padding or dilation.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(value, value)`` for an int, else ``(value[0], value[1])``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an int or a pair of ints (bools and floats
+        such as 1.5 are refused).
+    """
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or an (h, w) pair, got {value!r} "
+                f"of length {len(value)}"
+            )
+        return (
+            _strict_int(value[0], f"{name}[0]"),
+            _strict_int(value[1], f"{name}[1]"),
+        )
+    v = _strict_int(value, name)
+    return v, v
+
+
+def as_float_array(x, name):
+    """Return ``x`` as a floating-point ndarray (integers become float64).
+
+    Parameters
+    ----------
+    x : array_like
+        Any real numeric array; float32 stays float32.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    ndarray
+        ``x`` itself if it already has a floating dtype, else a float64
+        copy.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    raise ValueError(
+        f"{name} must be a real numeric array, got dtype {arr.dtype}"
+    )
+
+
+def check_rank(x, ndim, name, layout):
+    """Raise unless ``x.ndim == ndim``.
+
+    Parameters
+    ----------
+    x : ndarray
+        The array to check.
+    ndim : int
+        The required number of dimensions.
+    name : str
+        The argument's name, used in the message.
+    layout : str
+        The expected layout, e.g. ``"(N, C, H, W)"``, used in the message.
+    """
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-D with shape {layout}, got shape "
+            f"{x.shape} ({x.ndim}-D)"
+        )
+
+
+def _check_hyper(stride, padding, dilation):
+    sh, sw = pair(stride, "stride")
+    ph, pw = pair(padding, "padding")
+    dh, dw = pair(dilation, "dilation")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be >= 1, got {(sh, sw)}")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be >= 0, got {(ph, pw)}")
+    if dh < 1 or dw < 1:
+        raise ValueError(f"dilation must be >= 1, got {(dh, dw)}")
+    return (sh, sw), (ph, pw), (dh, dw)
+
+
+def output_size(n, k, stride=1, padding=0, dilation=1):
+    """Output length of a convolution or pooling along one axis.
+
+    ``floor((n + 2 * padding - dilation * (k - 1) - 1) / stride) + 1``
+
+    Parameters
+    ----------
+    n : int
+        Input length (H or W), >= 1.
+    k : int
+        Kernel length (HH or WW), >= 1.
+    stride, padding, dilation : int
+        Stride >= 1, padding >= 0, dilation >= 1.
+
+    Returns
+    -------
+    int
+        H_out (or W_out), >= 1.
+
+    Raises
+    ------
+    ValueError
+        If an argument is not an int, is out of range, or the dilated
+        kernel ``dilation * (k - 1) + 1`` is larger than the padded input
+        ``n + 2 * padding``.
+
+    Examples
+    --------
+    >>> output_size(28, 3, stride=2, padding=1)
+    14
+    """
+    n = _strict_int(n, "n")
+    k = _strict_int(k, "k")
+    (s, _), (p, _), (d, _) = _check_hyper(stride, padding, dilation)
+    if n < 1:
+        raise ValueError(f"input size n must be >= 1, got {n}")
+    if k < 1:
+        raise ValueError(f"kernel size k must be >= 1, got {k}")
+    eff = d * (k - 1) + 1
+    if eff > n + 2 * p:
+        raise ValueError(
+            f"kernel of size {k} (dilated to {eff}) is larger than the "
+            f"padded input of size {n} + 2*{p} = {n + 2 * p}"
+        )
+    return (n + 2 * p - eff) // s + 1
+
+
+def conv_output_shape(x_shape, w_shape, stride=1, padding=0, dilation=1):
+    """Validate a convolution's arguments and return its output shape.
+
+    Parameters
+    ----------
+    x_shape : tuple of 4 ints
+        Input shape (N, C, H, W).
+    w_shape : tuple of 4 ints
+        Filter shape (F, C, HH, WW).
+    stride, padding, dilation : int or (h, w) pair
+
+    Returns
+    -------
+    out_shape : tuple of 4 ints
+        (N, F, H_out, W_out).
+    hyper : tuple
+        ``((sh, sw), (ph, pw), (dh, dw))`` as ints.
+
+    Raises
+    ------
+    ValueError
+        Channel mismatch, empty dimensions, bad hyper-parameters, or a
+        (dilated) kernel larger than the padded input.
+    """
+    (sh, sw), (ph, pw), (dh, dw) = _check_hyper(stride, padding, dilation)
+    N, C, H, W = x_shape
+    F, Cw, HH, WW = w_shape
+    if C != Cw:
+        raise ValueError(
+            f"channel mismatch: x has shape {tuple(x_shape)} with C={C} "
+            f"but w has shape {tuple(w_shape)} with C={Cw}"
+        )
+    if min(x_shape) < 1 or min(w_shape) < 1:
+        raise ValueError(
+            f"empty dimension in x of shape {tuple(x_shape)} or w of "
+            f"shape {tuple(w_shape)}"
+        )
+    eh, ew = dh * (HH - 1) + 1, dw * (WW - 1) + 1
+    if eh > H + 2 * ph or ew > W + 2 * pw:
+        raise ValueError(
+            f"kernel {(HH, WW)} (dilated to {(eh, ew)}) is larger than "
+            f"the padded input {(H + 2 * ph, W + 2 * pw)}: x has shape "
+            f"{tuple(x_shape)}, padding {(ph, pw)}, dilation {(dh, dw)}"
+        )
+    H_out = (H + 2 * ph - eh) // sh + 1
+    W_out = (W + 2 * pw - ew) // sw + 1
+    return (N, F, H_out, W_out), ((sh, sw), (ph, pw), (dh, dw))
+
+
+def pool_output_shape(x_shape, size=2, stride=None):
+    """Validate a max-pool's arguments and return its output shape.
+
+    Parameters
+    ----------
+    x_shape : tuple of 4 ints
+        Input shape (N, C, H, W).
+    size : int or (h, w) pair
+        Window size (kh, kw).
+    stride : int or (h, w) pair or None
+        None means ``stride = size`` (non-overlapping windows).
+
+    Returns
+    -------
+    out_shape : tuple of 4 ints
+        (N, C, H_out, W_out).
+    hyper : tuple
+        ``((kh, kw), (sh, sw))`` as ints.
+    """
+    kh, kw = pair(size, "size")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"pool size must be >= 1, got {(kh, kw)}")
+    sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be >= 1, got {(sh, sw)}")
+    N, C, H, W = x_shape
+    if min(x_shape) < 1:
+        raise ValueError(f"empty dimension in x of shape {tuple(x_shape)}")
+    if kh > H or kw > W:
+        raise ValueError(
+            f"pool window {(kh, kw)} is larger than the input {(H, W)} of "
+            f"x with shape {tuple(x_shape)}"
+        )
+    H_out = (H - kh) // sh + 1
+    W_out = (W - kw) // sw + 1
+    return (N, C, H_out, W_out), ((kh, kw), (sh, sw))
+
+
+def check_dout(dout, expected_shape, what):
+    """Raise unless the upstream gradient has the forward output's shape.
+
+    Parameters
+    ----------
+    dout : ndarray
+        Upstream gradient dL/dO.
+    expected_shape : tuple of ints
+        Shape of the forward output O.
+    what : str
+        Short description of the forward call, used in the message.
+    """
+    if tuple(dout.shape) != tuple(expected_shape):
+        raise ValueError(
+            f"dout has shape {tuple(dout.shape)} but the output of "
+            f"{what} has shape {tuple(expected_shape)}"
+        )
+
+
+def conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
+    """Check and convert the arguments of a convolution.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    w : array_like of shape (F, C, HH, WW)
+    b : array_like of shape (F,) or None
+    stride, padding, dilation : int or (h, w) pair
+
+    Returns
+    -------
+    x, w : ndarray
+        Floating-point arrays of one common dtype.
+    b : ndarray of shape (F,) or None
+    out_shape : tuple of 4 ints
+        (N, F, H_out, W_out).
+    hyper : tuple
+        ``((sh, sw), (ph, pw), (dh, dw))``.
+    """
+    x = as_float_array(x, "x")
+    w = as_float_array(w, "w")
+    check_rank(x, 4, "x", "(N, C, H, W)")
+    check_rank(w, 4, "w", "(F, C, HH, WW)")
+    dtype = np.result_type(x, w)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    out_shape, hyper = conv_output_shape(
+        x.shape, w.shape, stride, padding, dilation
+    )
+    if b is not None:
+        b = as_float_array(b, "b").astype(dtype, copy=False)
+        if b.shape != (w.shape[0],):
+            raise ValueError(
+                f"b must have shape (F,) = {(w.shape[0],)} for w of shape "
+                f"{w.shape}, got shape {b.shape}"
+            )
+    return x, w, b, out_shape, hyper
+
+
+def pool_args(x, size=2, stride=None):
+    """Check and convert the arguments of a max-pool.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    size : int or (h, w) pair
+    stride : int or (h, w) pair or None
+
+    Returns
+    -------
+    x : ndarray of shape (N, C, H, W), floating point
+    out_shape : tuple of 4 ints
+        (N, C, H_out, W_out).
+    hyper : tuple
+        ``((kh, kw), (sh, sw))``.
+    """
+    x = as_float_array(x, "x")
+    check_rank(x, 4, "x", "(N, C, H, W)")
+    out_shape, hyper = pool_output_shape(x.shape, size, stride)
+    return x, out_shape, hyper
+
+
+def dout_arg(dout, expected_shape, what):
+    """Convert ``dout`` to floating point and check its shape.
+
+    Parameters
+    ----------
+    dout : array_like
+        Upstream gradient dL/dO.
+    expected_shape : tuple of ints
+        Shape of the forward output O.
+    what : str
+        Short description of the forward call, used in the message.
+
+    Returns
+    -------
+    ndarray of shape ``expected_shape``
+    """
+    dout = as_float_array(dout, "dout")
+    check_dout(dout, expected_shape, what)
+    return dout

@@ -1,0 +1,14 @@
+"""The examples in the core modules' docstrings run and are right."""
+
+import doctest
+
+import pytest
+
+from cnnbp import activations, conv, gradcheck, layers, naive, pool, shapes
+
+
+@pytest.mark.parametrize("module", [shapes, naive, conv, pool, activations,
+                                    gradcheck, layers])
+def test_docstring_examples(module):
+    result = doctest.testmod(module)
+    assert result.failed == 0
