@@ -150,10 +150,11 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
 def filter_gradient(dout, x, w, stride=1, padding=0, dilation=1):
     """dL/dF: correlation of X^pad with dL/dO dilated by the stride.
 
-    With ``D = dilate(dout, s)`` (zero insertion)::
+    With ``D = dilate(dout, s)`` (zero insertion), indexed by (ii, jj),
+    the output positions of a stride-1 convolution::
 
-        dF[f,c,m,n] = sum_a sum_u sum_v
-                      X^pad[a, c, m*d + u, n*d + v] * D[a, f, u, v]
+        dF[f,c,m,n] = sum_a sum_ii sum_jj
+                      X^pad[a, c, m*d + ii, n*d + jj] * D[a, f, ii, jj]
 
     Rows of X^pad that no window reaches (leftover rows when the stride
     does not divide ``H + 2p - d(HH - 1) - 1``) are never read.
@@ -187,11 +188,11 @@ def filter_gradient(dout, x, w, stride=1, padding=0, dilation=1):
                 for n in range(WW):
                     total = 0.0
                     for a in range(N):
-                        for u in range(Hd):
-                            for v in range(Wd):
+                        for ii in range(Hd):
+                            for jj in range(Wd):
                                 total += (
-                                    x_pad[a, c, m * dh + u, n * dw_ + v]
-                                    * d_dil[a, f, u, v]
+                                    x_pad[a, c, m * dh + ii, n * dw_ + jj]
+                                    * d_dil[a, f, ii, jj]
                                 )
                     dw[f, c, m, n] = total
     return dw
