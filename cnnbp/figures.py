@@ -167,8 +167,7 @@ def step_animation(arrays, steps, titles=None, paddings=None, captions=None,
     -------
     IPython.display.HTML
         Plays offline; its element ids are random, so the notebook's nbval
-        sanitizer must cover ``to_jshtml`` ids.  The frame image shrinks
-        to the width of the page column (phones).
+        sanitizer must cover ``to_jshtml`` ids.
     """
     from IPython.display import HTML
 
@@ -191,9 +190,7 @@ def step_animation(arrays, steps, titles=None, paddings=None, captions=None,
                                    interval=interval)
     html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
-    return HTML(html.replace(
-        '<img id="_anim_img',
-        '<img style="max-width: 100%; height: auto" id="_anim_img', 1))
+    return HTML(html)
 
 
 def forward_animation(x, w, stride=1, padding=0, dilation=1, interval=900):
