@@ -3,6 +3,7 @@
 #   make test   create .venv, install requirements-dev.txt, run every test
 #               (unit, nbval on every chapter, strict book build, browser)
 # Also: make outputs CHAPTER=03_stride   re-execute a chapter in place
+#       make outputs                      ... every chapter
 #       make clean                       remove _build/
 PYTHON ?= python3
 VENV := .venv
@@ -36,10 +37,8 @@ test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(NBVAL)
 
 outputs: $(BOOK_STAMP)
-	@test -n "$(CHAPTER)" || { echo "usage: make outputs CHAPTER=03_stride"; \
-	  exit 1; }
-	cd book && ../$(BIN)/jupyter nbconvert --to notebook --execute \
-	  --inplace $(CHAPTER).ipynb
+	$(BIN)/python tools/refresh_outputs.py \
+	  $(if $(CHAPTER),book/$(CHAPTER).ipynb,book/[0-9][0-9]_*.ipynb)
 
 clean:
 	rm -rf _build

@@ -1,0 +1,71 @@
+"""Re-execute chapter notebooks in place, storing outputs as the book shows.
+
+Usage (from the repository root)::
+
+    python tools/refresh_outputs.py book/03_stride.ipynb [more.ipynb ...]
+
+Each notebook runs top to bottom in a fresh kernel (from ``book/``, as
+nbval runs it), then its outputs are tidied so the stored notebook is
+exactly what the book displays and nbval compares:
+
+- outputs of cells tagged ``remove-output`` (live-kernel explorers) are
+  dropped: the book never shows them;
+- saved ipywidgets state is kept only if a displayed output is a widget
+  (it makes the page load the 3.6 MB widget embedder);
+- consecutive writes to the same stream are merged into one output.
+"""
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def tidy(nb):
+    """Drop hidden outputs and unused widget state; merge stream writes."""
+    shows_widget = False
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "remove-output" in cell.metadata.get("tags", []):
+            cell.outputs = []
+            cell.execution_count = None
+        merged = []
+        for out in cell.outputs:
+            if (merged and out.output_type == "stream"
+                    and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = merged
+        shows_widget |= any(WIDGET_VIEW in out.get("data", {})
+                            for out in merged)
+    if not shows_widget:
+        nb.metadata.pop("widgets", None)
+    return nb
+
+
+def refresh(path):
+    """Execute the notebook at ``path`` and write it back, tidied."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}
+                   ).execute()
+    nbformat.write(tidy(nb), path)
+
+
+def main(paths):
+    if not paths:
+        sys.exit(__doc__)
+    for path in paths:
+        print(f"executing {path}", flush=True)
+        refresh(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
