@@ -46,6 +46,14 @@ def test_widget_state_is_kept_when_a_widget_is_shown():
     assert len(nb.cells[0].outputs) == 2
 
 
+def test_execution_timestamps_are_dropped():
+    cell = new_code_cell("1 + 1")
+    cell.metadata["execution"] = {"iopub.status.idle": "2026-11-22T04:00Z"}
+    cell.metadata["tags"] = ["hide-input"]
+    nb = refresh_outputs.tidy(notebook([cell]))
+    assert nb.cells[0].metadata == {"tags": ["hide-input"]}
+
+
 def test_consecutive_writes_to_one_stream_are_merged():
     cell = new_code_cell("check()", outputs=[
         stream("a\n"), stream("b\n"), stream("err\n", "stderr"),

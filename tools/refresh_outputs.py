@@ -12,7 +12,9 @@ exactly what the book displays and nbval compares:
   dropped: the book never shows them;
 - saved ipywidgets state is kept only if a displayed output is a widget
   (it makes the page load the 3.6 MB widget embedder);
-- consecutive writes to the same stream are merged into one output.
+- consecutive writes to the same stream are merged into one output;
+- no execution timestamps are kept, so a re-run's diff shows only what
+  changed.
 """
 
 import sys
@@ -30,6 +32,7 @@ def tidy(nb):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        cell.metadata.pop("execution", None)
         if "remove-output" in cell.metadata.get("tags", []):
             cell.outputs = []
             cell.execution_count = None
@@ -54,6 +57,7 @@ def refresh(path):
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
+                   record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}
                    ).execute()
     nbformat.write(tidy(nb), path)
