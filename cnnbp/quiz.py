@@ -375,17 +375,22 @@ def _accepts(answer, x, precision):
     return False
 
 
+def _check_answer_keys(a, aw, allowed):
+    """An answer must be a JSON object with only the ``allowed`` keys."""
+    if not isinstance(a, dict):
+        raise QuizError(f"{aw}: must be an object")
+    unknown = set(a) - allowed
+    if unknown:
+        raise QuizError(f"{aw}: unknown keys {sorted(unknown)} "
+                        f"(allowed: {sorted(allowed)})")
+
+
 def _validate_mc(q, where):
     answers = q["answers"]
     texts, feedbacks = set(), set()
     for k, a in enumerate(answers):
         aw = f"{where}, answer {k}"
-        if not isinstance(a, dict):
-            raise QuizError(f"{aw}: must be an object")
-        unknown = set(a) - MC_ANSWER_KEYS
-        if unknown:
-            raise QuizError(f"{aw}: unknown keys {sorted(unknown)} "
-                            f"(allowed: {sorted(MC_ANSWER_KEYS)})")
+        _check_answer_keys(a, aw, MC_ANSWER_KEYS)
         if "answer" not in a and "code" not in a:
             raise QuizError(f"{aw}: needs 'answer' text")
         text = a.get("answer", "")
@@ -461,12 +466,7 @@ def _validate_numeric(q, where):
     correct, defaults = [], []
     for k, a in enumerate(q["answers"]):
         aw = f"{where}, answer {k}"
-        if not isinstance(a, dict):
-            raise QuizError(f"{aw}: must be an object")
-        unknown = set(a) - NUMERIC_ANSWER_KEYS
-        if unknown:
-            raise QuizError(f"{aw}: unknown keys {sorted(unknown)} "
-                            f"(allowed: {sorted(NUMERIC_ANSWER_KEYS)})")
+        _check_answer_keys(a, aw, NUMERIC_ANSWER_KEYS)
         kind = a.get("type")
         if kind not in ("value", "range", "default"):
             raise QuizError(f"{aw}: 'type' must be value, range or "

@@ -103,6 +103,7 @@ def test_forward_view_adds_the_bias_to_every_sum():
     assert first["eq"].startswith("<div>O[0,0] = b + X[0,0]")
     assert "(-1) + " in first["eq"] and "bias b = -1" in first["text"]
 
+
 @pytest.mark.parametrize("c", CONV_CONFIGS)
 def test_filter_grad_view_matches_cnnbp(c):
     cfg = widgets.filter_grad_view([c]).payload["configs"][0]
