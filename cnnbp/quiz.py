@@ -1,4 +1,4 @@
-"""Load, check and show the chapter quizzes (jupyterquiz format).
+"""Load, check and show the chapter quizzes (jupyterquiz's data format).
 
 Quiz data lives in ``cnnbp/quizzes/<chapter-stem>.json``; the format is
 described in ``cnnbp/quizzes/README.md``. A chapter shows its quiz with a
@@ -15,6 +15,7 @@ Run ``python -m cnnbp.quiz STEM`` to validate one file while writing it.
 
 import ast
 import hashlib
+import html
 import json
 import math
 import re
@@ -25,8 +26,8 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["chapters", "load", "show", "validate", "check_namespace",
-           "notebook_quizzes", "QuizError"]
+__all__ = ["chapters", "load", "show", "render", "plain_text", "validate",
+           "check_namespace", "notebook_quizzes", "Quiz", "QuizError"]
 
 TYPES = ("multiple_choice", "many_choice", "numeric")
 EXTRA_KEYS = ("id", "check")
@@ -120,58 +121,57 @@ def select(questions, ids):
     return [by_id[i] for i in ids]
 
 
-# jupyterquiz's default palette (white text on dark purple question boxes)
-COLORS = {
-    "--jq-multiple-choice-bg": "#392061",
-    "--jq-mc-button-bg": "#fafafa",
-    "--jq-mc-button-border": "#e0e0e0e0",
-    "--jq-mc-button-inset-shadow": "#555555",
-    "--jq-many-choice-bg": "#f75c03ff",
-    "--jq-numeric-bg": "#392061ff",
-    "--jq-numeric-input-bg": "#c0c0c0",
-    "--jq-numeric-input-label": "#101010",
-    "--jq-numeric-input-shadow": "#999999",
-    "--jq-string-bg": "#4c1a57",
-    "--jq-incorrect-color": "#c80202",
-    "--jq-correct-color": "#009113",
-    "--jq-text-color": "#fafafa",
-    "--jq-link-color": "#9abafa",
+_TEX_WORDS = {
+    r"\times": "×", r"\cdot": "·", r"\partial": "∂", r"\le": "≤",
+    r"\leq": "≤", r"\ge": "≥", r"\geq": "≥", r"\ne": "≠",
+    r"\neq": "≠", r"\to": "→", r"\sum": "Σ", r"\infty": "∞",
+    r"\lfloor": "⌊", r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉",
+    r"\approx": "≈", r"\pm": "±", r"\eta": "η", r"\sigma": "σ",
+    r"\mu": "μ", r"\ldots": "…", r"\dots": "…", r"\circ": "∘",
 }
 
-# jupyterquiz's script typesets with MathJax 500 ms after it runs and
-# throws if MathJax is configured but not loaded yet (Sphinx loads it with
-# `defer`, after the page's inline scripts). Run it once the page is
-# parsed and MathJax 3 (if configured) is ready; give up waiting after 10 s.
-WAIT_FOR_MATHJAX = """(function () {
-  var tries = 0;
-  function ready() {
-    if (document.readyState === "loading") { return false; }
-    if (typeof MathJax === "undefined") { return true; }
-    var v = MathJax.version;
-    return Boolean(v) && (v[0] !== "3" || Boolean(MathJax.typeset));
-  }
-  function run() {
-%s
-  }
-  function wait() {
-    if (ready() || tries > 100) { run(); }
-    else { tries += 1; setTimeout(wait, 100); }
-  }
-  wait();
-})();
-"""
+
+def _quiz_html(text):
+    """Quiz text as HTML: ``$...$`` as ``\\(...\\)``, ``$$...$$`` as
+    ``\\[...\\]`` and ```code``` as ``<code>code</code>``.
+
+    MathJax 3 in the book and JupyterLab's MathJax both typeset these
+    delimiters; ``\\$`` stays a dollar sign.
+    """
+    text = re.sub(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$", r"\\[\1\\]", text,
+                  flags=re.S)
+    text = re.sub(r"(?<!\\)\$(.+?)(?<!\\)\$", r"\\(\1\\)", text,
+                  flags=re.S)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
-# On a phone, long formulas in a question or feedback scroll sideways
-# instead of running off the screen, and the 16pt text gets smaller.
-PHONE_CSS = """<style>
-@media only screen and (max-width: 480px) {
-  #%(id)s .Quiz { font-size: 13pt; }
-  #%(id)s .Feedback { font-size: 13pt; padding: 0 4px; }
-  #%(id)s mjx-container { max-width: 100%%; overflow-x: auto;
-    overflow-y: hidden; vertical-align: middle; }
-}
-</style>"""
+def plain_text(text):
+    """What a screen reader should say for a quiz string: tags dropped,
+    TeX turned into readable characters.
+
+    >>> plain_text(r"$7 \\times 7$ <b>cells</b>")
+    '7 × 7 cells'
+    """
+    def tex(match):
+        body = match.group(1)
+        body = re.sub(r"\\(?:mathrm|mathbf|text|operatorname)\{([^}]*)\}",
+                      r"\1", body)
+        body = re.sub(r"\\frac\{([^}]*)\}\{([^}]*)\}", r"(\1)/(\2)",
+                      body)
+        body = re.sub(r"\\[a-zA-Z]+",
+                      lambda m: _TEX_WORDS.get(m.group(0), ""), body)
+        body = re.sub(r"\\[,;:! ]", " ", body)
+        return body.replace("{", "").replace("}", "").replace("\\", "")
+    text = re.sub(r"(?<!\\)\$\$?(.+?)(?<!\\)\$?\$", tex, text,
+                  flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    text = text.replace("`", "").replace("\\$", "$")
+    return " ".join(text.split())
+
+
+def _asset(name):
+    return resources.files("cnnbp").joinpath("web", name).read_text(
+        encoding="utf-8")
 
 
 def _div_id(key):
@@ -181,15 +181,126 @@ def _div_id(key):
     return "".join(letters[b % len(letters)] for b in digest[:12])
 
 
+def _code_block(code):
+    return (f'<div class="QuizCode"><pre><code>{html.escape(code)}'
+            f'</code></pre></div>')
+
+
+def _feedback_box(feedbacks):
+    """The feedback area: every feedback text, hidden until chosen."""
+    parts = "".join(
+        f'<div class="cq-fb" data-fb="{k}" hidden="hidden">{_quiz_html(fb)}'
+        f'</div>' for k, fb in feedbacks)
+    return ('<div class="Feedback" role="status" aria-live="polite">'
+            '<span class="cq-verdict"></span>' + parts
+            + '<span class="cq-count" hidden="hidden"></span></div>')
+
+
+def _render_choice(q, qid):
+    buttons = []
+    for k, a in enumerate(q["answers"]):
+        text = a.get("answer", "")
+        label = ""
+        if "$" in text:
+            label = f' aria-label="{html.escape(plain_text(text))}"'
+        code = _code_block(a["code"]) if "code" in a else ""
+        buttons.append(
+            f'<button type="button" class="MCButton" aria-pressed="false" '
+            f'data-correct="{str(bool(a["correct"])).lower()}" '
+            f'data-fb="{k}" data-feedback="{html.escape(a["feedback"])}"'
+            f'{label}><span>{_quiz_html(text)}</span>{code}</button>')
+    cols = q.get("answer_cols", 2)
+    n_correct = sum(bool(a["correct"]) for a in q["answers"])
+    attrs = f'data-ncorrect="{n_correct}"'
+    inner = (f'<div class="QuizAnswers" role="group" aria-labelledby="{qid}" '
+             f'style="--cq-cols: {cols}">' + "".join(buttons) + "</div>")
+    return attrs, inner
+
+
+def _render_numeric(q, qid):
+    answers = []
+    for a in q["answers"]:
+        keep = {k: a[k] for k in ("type", "value", "range", "correct")
+                if k in a}
+        answers.append(keep)
+    box = f"{qid}-in"
+    attrs = (f'data-answers="{html.escape(json.dumps(answers))}" '
+             f'data-precision="{q.get("precision", 0)}"')
+    inner = (f'<div class="cq-numeric"><label for="{box}">Your answer'
+             f'</label><input class="Input-text" id="{box}" type="text" '
+             f'inputmode="decimal" autocomplete="off" spellcheck="false">'
+             f'<button type="button" class="cq-check">Check</button></div>')
+    return attrs, inner
+
+
+def render(questions, div_id, shuffle_answers=True):
+    """The HTML of a quiz: every question, answer and feedback, plus the
+    course's quiz script and styles (``cnnbp/web/quiz.js``, ``quiz.css``).
+
+    Parameters
+    ----------
+    questions : list of dict
+        As stored (see ``cnnbp/quizzes/README.md``).
+    div_id : str
+        Id of the quiz's root element; question ids derive from it.
+    shuffle_answers : bool
+        Shuffle multiple-choice answers when the page loads.
+
+    Returns
+    -------
+    str
+    """
+    n = len(questions)
+    parts = [f'<div class="cnnbp-quiz mathjax_process" id="{div_id}" '
+             f'data-shuffleanswers="{shuffle_answers}">',
+             f"<style>{_asset('quiz.css')}</style>",
+             f'<p class="cq-norun">Quiz, {n} question{"s" * (n != 1)}: '
+             f'run this cell to answer {"them" if n != 1 else "it"} here '
+             f'(in the book, the quiz works as you read).</p>']
+    for k, q in enumerate(questions):
+        qid = f"{div_id}-q{k}"
+        render_answers = (_render_numeric if q["type"] == "numeric"
+                          else _render_choice)
+        attrs, answers = render_answers(q, qid)
+        code = _code_block(q["code"]) if "code" in q else ""
+        feedback = _feedback_box((j, a["feedback"])
+                                 for j, a in enumerate(q["answers"]))
+        parts.append(
+            f'<div class="Quiz" data-type="{q["type"]}" '
+            f'data-qid="{q.get("id", k)}" {attrs}>'
+            f'<div class="QuizQuestion" id="{qid}">'
+            f'{_quiz_html(q["question"])}</div>'
+            f'{code}{answers}{feedback}</div>')
+    parts.append(f"<script>{_asset('quiz.js')}</script></div>")
+    return "".join(parts)
+
+
+class Quiz:
+    """A displayable quiz (``_repr_html_``); see :func:`show`."""
+
+    def __init__(self, questions, div_id):
+        self.questions = questions
+        self.div_id = div_id
+
+    def __repr__(self):
+        n = len(self.questions)
+        return (f"Quiz with {n} question{'s' * (n != 1)}: run this cell in "
+                f"Jupyter, or read the book, to answer.")
+
+    def _repr_html_(self):
+        return render(self.questions, self.div_id)
+
+
 def show(chapter, ids=None):
-    """Display a chapter's quiz with jupyterquiz (call it in a cell tagged
+    """Display a chapter's quiz (call it in a cell tagged
     ``remove-input``).
 
-    Renders what ``jupyterquiz.display_quiz`` renders (answers shuffled
-    in the browser), with three changes: the container id is derived
-    from ``chapter`` and ``ids``, so the stored notebook output is the
-    same on every run (nbval); the script waits for the page and MathJax
-    before it draws the questions; and narrow screens get smaller text.
+    The output is one HTML block that holds every question, answer and
+    feedback text (so the book's MathJax and JupyterLab's typeset them
+    like any other math on the page) and a small script that shuffles the
+    answers and grades them. Nothing is fetched. The root id derives from
+    ``chapter`` and ``ids``, so the stored output is the same on every run
+    (nbval).
 
     Parameters
     ----------
@@ -197,26 +308,18 @@ def show(chapter, ids=None):
         Notebook stem, e.g. ``"03_stride"``.
     ids : list of str, optional
         Show only these questions, in this order. Default: all.
-    """
-    from IPython.display import HTML, Javascript, display
-    from jupyterquiz.dynamic.loader import load_questions_script
-    from jupyterquiz.dynamic.renderer import (build_script, build_styles,
-                                              render_div)
 
+    Returns
+    -------
+    Quiz
+        Displayed by Jupyter as the cell's result.
+    """
     questions = load(chapter)
     if ids is not None:
         questions = select(questions, list(ids))
     key = f"{chapter}:{','.join(q['id'] for q in questions)}"
     _shown[key] = _shown.get(key, 0) + 1
-    div_id = _div_id(f"{key}:{_shown[key]}")
-    prefix, static, url = load_questions_script(strip(questions), div_id)
-    div = render_div(div_id, shuffle_questions=False, shuffle_answers=True,
-                     preserve_responses=False, num=1_000_000, max_width=600,
-                     border_radius=10, question_alignment="left")
-    script = build_script(prefix, static, url, div_id, load_js=True)
-    display(HTML(div + build_styles(div_id, COLORS)
-                 + PHONE_CSS % {"id": div_id}))
-    display(Javascript(WAIT_FOR_MATHJAX % script))
+    return Quiz(questions, _div_id(f"{key}:{_shown[key]}"))
 
 
 def _show_calls(source):
@@ -354,7 +457,7 @@ def _check_text(text, where):
     for tag in re.findall(r"<!?/?([A-Za-z!][^\s>/]*)", text):
         if tag.lower() not in ALLOWED_TAGS:
             raise QuizError(
-                f"{where} contains '<{tag}': jupyterquiz inserts text as "
+                f"{where} contains '<{tag}': quiz text is inserted as "
                 f"HTML; write a less-than sign as $<$ or &lt; (allowed "
                 f"tags: {', '.join(sorted(ALLOWED_TAGS))})")
     if len(re.findall(r"(?<!\\)\$", text)) % 2:
@@ -362,7 +465,8 @@ def _check_text(text, where):
 
 
 def _accepts(answer, x, precision):
-    """Would jupyterquiz's numeric answer ``answer`` match entry ``x``?"""
+    """Would numeric answer ``answer`` match entry ``x`` (as quiz.js and
+    jupyterquiz decide)?"""
     if "value" in answer:
         value = answer["value"]
         if precision:

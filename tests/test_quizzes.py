@@ -1,6 +1,7 @@
 """Every quiz in the book: structure, answers recomputed with cnnbp, and
 each chapter notebook showing its quiz from a ``remove-input`` cell."""
 
+import html
 import json
 import re
 from pathlib import Path
@@ -88,48 +89,68 @@ def test_chapter_shows_all_its_questions_with_hidden_input(path):
 
 
 @pytest.fixture
-def displayed(monkeypatch):
-    import IPython.display
-
-    shown = []
-    monkeypatch.setattr(IPython.display, "display", shown.append)
+def fresh_ids(monkeypatch):
     monkeypatch.setattr(quiz, "_shown", {})
-    return shown
 
 
-def embedded_questions(objs):
-    html, js = objs[0].data, objs[1].data
-    div_id = re.search(r'<div id="([A-Za-z]{12})"', html).group(1)
-    match = re.search(rf"var questions{div_id}=(.*?);\n\nif \(typeof", js,
-                      re.S)
-    return div_id, json.loads(match.group(1))
-
-
-def test_show_embeds_stripped_questions_with_a_stable_id(displayed):
-    quiz.show("09_maxpool")
-    div_id, questions = embedded_questions(displayed)
-    assert questions == quiz.strip(quiz.load("09_maxpool"))
+def test_show_renders_every_question_answer_and_feedback(fresh_ids):
+    questions = quiz.load("09_maxpool")
+    page = quiz.show("09_maxpool")._repr_html_()
+    assert page.count('<div class="Quiz"') == len(questions)
     for q in questions:
-        assert not {"id", "check"} & set(q)
-        assert "precision" not in q or q["precision"] >= 1
+        assert f'data-qid="{q["id"]}"' in page
+        for a in q["answers"]:
+            assert quiz._quiz_html(a["feedback"]) in page
+    assert "<script>" in page and "quiz.css" not in page
+    assert page.count('class="cq-fb"') == sum(len(q["answers"])
+                                              for q in questions)
+
+
+def test_show_hides_feedback_and_keeps_the_checks_off_the_page(
+        fresh_ids):
+    page = quiz.show("09_maxpool")._repr_html_()
+    feedback = re.findall(r'<div class="cq-fb"[^>]*>', page)
+    assert feedback and all('hidden="hidden"' in tag for tag in feedback)
+    for q in quiz.load("09_maxpool"):
+        if "check" in q:
+            assert html.escape(q["check"]) not in page
+    assert "run this cell" in page
+
+
+def test_show_ids_are_stable_and_distinct(fresh_ids):
+    first = quiz.show("09_maxpool").div_id
+    again = quiz.show("09_maxpool").div_id
     quiz._shown.clear()
-    quiz.show("09_maxpool")
-    assert embedded_questions(displayed[2:])[0] == div_id
-    quiz.show("09_maxpool")
-    assert embedded_questions(displayed[4:])[0] != div_id
+    assert quiz.show("09_maxpool").div_id == first != again
 
 
-def test_show_selects_ids_and_waits_for_mathjax(displayed):
-    quiz.show("11_training", ids=["training-learning-rate"])
-    _, questions = embedded_questions(displayed)
-    assert len(questions) == 1
-    script = displayed[1].data
-    assert script.startswith("(function () {")
-    assert "MathJax.typeset" in script and "document.readyState" in script
+def test_show_selects_ids(fresh_ids):
+    shown = quiz.show("11_training", ids=["training-learning-rate"])
+    assert [q["id"] for q in shown.questions] == ["training-learning-rate"]
+    assert "1 question" in repr(shown)
     with pytest.raises(KeyError, match="no question with id"):
         quiz.show("11_training", ids=["nope"])
     with pytest.raises(FileNotFoundError, match="no quiz file"):
         quiz.show("99_nothing")
+
+
+@pytest.mark.parametrize("text, html_, plain", [
+    (r"A $7 \times 7$ map", r"A \(7 \times 7\) map", "A 7 × 7 map"),
+    (r"$$a$$ and \$5", r"\[a\] and \$5", "a and $5"),
+    ("use `dx[p:-p]`", "use <code>dx[p:-p]</code>", "use dx[p:-p]"),
+    (r"$\frac{\partial L}{\partial X}$", r"\(\frac{\partial L}"
+     r"{\partial X}\)", "(∂ L)/(∂ X)"),
+    (r"$H_{\mathrm{out}}$", r"\(H_{\mathrm{out}}\)", "H_out"),
+])
+def test_quiz_text_becomes_html_and_plain_text(text, html_, plain):
+    assert quiz._quiz_html(text) == html_
+    assert quiz.plain_text(text) == plain
+
+
+def test_math_only_answers_get_a_spoken_name(fresh_ids):
+    page = quiz.show("07_input_gradient")._repr_html_()
+    labels = re.findall(r'<button[^>]*aria-label="([^"]*)"', page)
+    assert labels and not any("$" in x or "\\" in x for x in labels)
 
 
 # ------------------------------------------- validate: precise messages

@@ -2,7 +2,7 @@
 
 On every chapter page: each quiz renders with the expected questions and
 answers; clicking every multiple-choice answer (found by its text, since
-jupyterquiz shuffles answers; by its feedback when the text is math) shows
+the quiz shuffles answers; by its feedback when the text is math) shows
 "correct" or "incorrect" feedback as the quiz data says, with that
 answer's feedback text; a wrong number typed into a numeric question and
 submitted with Enter is marked incorrect, the right number correct. At
@@ -36,7 +36,7 @@ def has_math(text):
 
 
 def typed(value):
-    """How a reader types a number (jupyterquiz accepts digits . - e /)."""
+    """How a reader types a number (the quiz accepts digits . - e /)."""
     value = float(value)
     return str(int(value)) if value.is_integer() else repr(value)
 
@@ -56,7 +56,7 @@ def wrong_entry(question):
 
 
 LABELS_JS = """wrapper => Array.from(
-    wrapper.querySelectorAll('label.MCButton')).map(l => ({
+    wrapper.querySelectorAll('.MCButton')).map(l => ({
         text: l.querySelector('span').innerText,
         feedback: l.dataset.feedback,
         correct: l.dataset.correct}))"""
@@ -98,7 +98,7 @@ def check_multiple_choice(wrapper, question, where, every_answer=True):
     for answer in answers:
         k = label_index(labels, answer)
         assert labels[k]["correct"] == str(answer["correct"]).lower()
-        wrapper.locator("label.MCButton").nth(k).click()
+        wrapper.locator(".MCButton").nth(k).click()
         assert_feedback(wrapper, answer["correct"], answer["feedback"],
                         f"{where}, answer {answer['answer']!r}")
 
