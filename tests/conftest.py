@@ -12,8 +12,10 @@ chapter : str
 book_build : BuildResult
     A clean, strict build (``jupyter-book build . -W -n --keep-going``),
     run at most once per pytest session and only when a test asks for it.
-    ``.returncode``, ``.log`` (stdout + stderr) and ``.html`` (the
-    ``_build/html`` folder).
+    ``.returncode``, ``.log`` (stdout + stderr), ``.html`` (the
+    ``_build/html`` folder) and ``.repository_url`` (the address the
+    build was given, ``TEST_REPOSITORY`` unless ``CNNBP_REPOSITORY_URL``
+    is set).
 """
 
 import os
@@ -30,6 +32,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO_ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"
 BUILD_TIMEOUT = 900
+#: The build under test gets this repository address (unless the caller
+#: set one), so its Binder and repository buttons can be checked whatever
+#: the checkout's git remote is; book/_ext/repository.py's own tests cover
+#: how the address is found.
+REPOSITORY_ENV = "CNNBP_REPOSITORY_URL"
+TEST_REPOSITORY = "https://github.com/cnnbp-course/cnnbp-course"
 
 
 def toc_stems():
@@ -52,6 +60,7 @@ class BuildResult:
     returncode: int
     log: str
     html: Path
+    repository_url: str
 
 
 def jupyter_book_command():
@@ -78,10 +87,12 @@ def build_book():
     command = [jupyter_book_command(), "build", str(REPO_ROOT),
                "-W", "-n", "--keep-going"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.setdefault(REPOSITORY_ENV, TEST_REPOSITORY)
     done = subprocess.run(command, cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True,
                           timeout=BUILD_TIMEOUT)
-    return BuildResult(done.returncode, done.stdout + done.stderr, HTML_DIR)
+    return BuildResult(done.returncode, done.stdout + done.stderr, HTML_DIR,
+                       env[REPOSITORY_ENV])
 
 
 def pytest_generate_tests(metafunc):

@@ -90,8 +90,8 @@ def test_matplotlib_cdn_stylesheet_is_dropped(book_build):
 
 def test_notebook_pages_have_binder_and_repository_buttons(
         book_build, chapter_stems, repo_root):
+    repo_url = book_build.repository_url
     config = yaml.safe_load((repo_root / "_config.yml").read_text())
-    repo_url = config["repository"]["url"].rstrip("/")
     branch = config["repository"]["branch"]
     owner_repo = urlparse(repo_url).path.strip("/")
     for stem in chapter_stems:
@@ -103,6 +103,11 @@ def test_notebook_pages_have_binder_and_repository_buttons(
                   f"?urlpath=lab/tree/book/{stem}.ipynb")
         assert binder in page, f"{stem}: no Binder (JupyterLab) button"
         assert f'href="{repo_url}"' in page, f"{stem}: no repository button"
+    intro = (book_build.html / "book" / "intro.html").read_text(
+        encoding="utf-8")
+    assert (f"https://mybinder.org/v2/gh/{owner_repo}/{branch}"
+            f"?urlpath=lab/tree/book/01_chain_rule.ipynb") in intro
+    assert "your-org" not in intro and "{{" not in intro
 
 
 def test_solutions_are_collapsed(book_build):
