@@ -1,13 +1,28 @@
 """Gradient checks shared by the tests and the chapters.
 
 A correct analytic gradient agrees with centred finite differences to a
-relative error around 1e-8 or smaller in float64; around 1e-2 or larger
-means a bug.
+relative error below ``TOLERANCE`` (1e-7) in float64; around 1e-2 or
+larger means a bug.
+
+Printed errors go through :func:`format_error`: below a floor, an error
+is rounding noise whose digits depend on the CPU, the BLAS kernel and the
+thread count, so it prints as ``< 1e-12`` (say) and a page shows the same
+text on every IEEE-754 machine.
 """
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "rel_error"]
+__all__ = ["numerical_gradient", "rel_error", "format_error", "TOLERANCE",
+           "EXACT_FLOOR", "NUMERIC_FLOOR"]
+
+#: A correct float64 gradient agrees with finite differences below this.
+TOLERANCE = 1e-7
+#: Two exact computations that add in a different order (naive vs fast):
+#: their difference is rounding noise, ~1e-16, below this floor.
+EXACT_FLOOR = 1e-12
+#: Analytic vs centred differences (h = 1e-5): a correct gradient lands
+#: around 1e-11 (rounding noise of the differences), below this floor.
+NUMERIC_FLOOR = 1e-9
 
 
 def numerical_gradient(f, x, dout=None, h=1e-5):
@@ -85,3 +100,35 @@ def rel_error(a, b):
     if scale == 0:
         return 0.0
     return float(np.linalg.norm(a - b) / scale)
+
+
+def format_error(err, floor=NUMERIC_FLOOR):
+    """A relative error as text that every IEEE-754 machine prints alike.
+
+    Parameters
+    ----------
+    err : float
+        A relative error, e.g. from :func:`rel_error`.
+    floor : float
+        Below it the digits are rounding noise: ``EXACT_FLOOR`` for two
+        exact computations, ``NUMERIC_FLOOR`` (the default) against
+        finite differences.
+
+    Returns
+    -------
+    str
+        ``"< 1e-9"`` below the floor, else the error with two significant digits, e.g. ``"5.3e-01"``.
+
+    Examples
+    --------
+    >>> format_error(3.8e-17, EXACT_FLOOR)
+    '< 1e-12'
+    >>> format_error(0.53)
+    '5.3e-01'
+    """
+    err = float(err)
+    if not np.isfinite(err):
+        return str(err)
+    if err < floor:
+        return f"< {floor:.0e}".replace("e-0", "e-")
+    return f"{err:.1e}"
