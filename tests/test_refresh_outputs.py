@@ -51,7 +51,23 @@ def test_execution_timestamps_are_dropped():
     cell.metadata["execution"] = {"iopub.status.idle": "2026-11-22T04:00Z"}
     cell.metadata["tags"] = ["hide-input"]
     nb = refresh_outputs.tidy(notebook([cell]))
-    assert nb.cells[0].metadata == {"tags": ["hide-input"]}
+    assert nb.cells[0].metadata == {"tags": ["hide-input"],
+                                    "jupyter": {"source_hidden": True}}
+
+
+def test_what_the_book_hides_jupyterlab_folds():
+    solution = new_code_cell("solve()")
+    solution.metadata["tags"] = ["hide-cell"]
+    setup = new_code_cell("import cnnbp")
+    setup.metadata["tags"] = ["remove-cell"]
+    plain = new_code_cell("x = 1")
+    plain.metadata["jupyter"] = {"source_hidden": True}
+    nb = refresh_outputs.tidy(notebook([solution, setup, plain]))
+    assert nb.cells[0].metadata["jupyter"] == {"source_hidden": True,
+                                               "outputs_hidden": True}
+    assert nb.cells[1].metadata["jupyter"] == {"source_hidden": True}
+    assert "jupyter" not in nb.cells[2].metadata
+    assert nb.metadata["kernelspec"] == refresh_outputs.KERNELSPEC
 
 
 def test_consecutive_writes_to_one_stream_are_merged():

@@ -14,7 +14,13 @@ exactly what the book displays and nbval compares:
   (it makes the page load the 3.6 MB widget embedder);
 - consecutive writes to the same stream are merged into one output;
 - no execution timestamps are kept, so a re-run's diff shows only what
-  changed.
+  changed;
+- the notebook metadata is the one JupyterLab writes for the course's
+  kernel (``KERNELSPEC``; ``language_info`` as the kernel reports it), so
+  a chapter opens in JupyterLab without being marked modified;
+- what the book hides by tag, JupyterLab shows folded (``FOLDED``: the
+  ``jupyter.source_hidden`` / ``outputs_hidden`` cell metadata), so a
+  chapter reads alike in both and a solution stays folded until asked.
 """
 
 import sys
@@ -24,12 +30,36 @@ import nbformat
 from nbclient import NotebookClient
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: Cell tag -> the JupyterLab folding that matches what the book shows.
+FOLDED = {
+    "remove-cell": {"source_hidden": True},
+    "remove-input": {"source_hidden": True},
+    "hide-input": {"source_hidden": True},
+    "hide-cell": {"source_hidden": True, "outputs_hidden": True},
+}
+#: What JupyterLab writes for the ipykernel ``python3`` kernel.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python",
+              "name": "python3"}
+
+
+def folding(tags):
+    """The ``jupyter`` cell metadata that folds what ``tags`` hide."""
+    fold = {}
+    for tag in tags:
+        fold.update(FOLDED.get(tag, {}))
+    return fold
 
 
 def tidy(nb):
-    """Drop hidden outputs and unused widget state; merge stream writes."""
+    """Drop hidden outputs and unused widget state; merge stream writes;
+    fold in JupyterLab what the book hides; set the kernel metadata."""
     shows_widget = False
     for cell in nb.cells:
+        fold = folding(cell.metadata.get("tags", []))
+        if fold:
+            cell.metadata["jupyter"] = fold
+        else:
+            cell.metadata.pop("jupyter", None)
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
@@ -49,6 +79,7 @@ def tidy(nb):
                             for out in merged)
     if not shows_widget:
         nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     return nb
 
 
