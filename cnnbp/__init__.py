@@ -12,15 +12,38 @@ from . import data, gradcheck, layers, naive
 from .activations import relu, relu_backward
 from .conv import col2im, conv2d, conv2d_backward, im2col
 from .gradcheck import numerical_gradient, rel_error
-from .pool import maxpool2d, maxpool2d_backward
+from .grouped import grouped_conv2d, grouped_conv2d_backward
+from .norm import batchnorm2d, batchnorm2d_backward
+from .pool import (
+    avgpool2d,
+    avgpool2d_backward,
+    global_avgpool2d,
+    global_avgpool2d_backward,
+    maxpool2d,
+    maxpool2d_backward,
+)
+from .receptive import receptive_field, receptive_field_support
 from .shapes import output_size
+from .transpose import conv_transpose2d, conv_transpose2d_backward
 
 __all__ = [
     "output_size",
     "conv2d",
     "conv2d_backward",
+    "grouped_conv2d",
+    "grouped_conv2d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
     "maxpool2d",
     "maxpool2d_backward",
+    "avgpool2d",
+    "avgpool2d_backward",
+    "global_avgpool2d",
+    "global_avgpool2d_backward",
+    "batchnorm2d",
+    "batchnorm2d_backward",
+    "receptive_field",
+    "receptive_field_support",
     "relu",
     "relu_backward",
     "im2col",
@@ -32,3 +55,8 @@ __all__ = [
     "layers",
     "data",
 ]
+
+# In a Jupyter kernel: a folded solution cell stays folded when it runs.
+from . import folding as _folding  # noqa: E402
+
+_folding.install()

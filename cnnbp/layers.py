@@ -24,22 +24,30 @@ Example
 
 import numpy as np
 
-from . import conv, pool
+from . import conv, grouped, norm, pool, transpose
 from .shapes import (
     _strict_int,
     as_float_array,
+    batchnorm_args,
+    check_flag,
     check_rank,
-    conv_args,
+    conv_transpose_args,
     dout_arg,
+    grouped_conv_args,
     pair,
-    pool_args,
+    pool2d_args,
 )
 
 __all__ = [
     "Layer",
     "Conv2d",
+    "ConvTranspose2d",
     "ReLU",
     "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
+    "BatchNorm2d",
+    "Add",
     "Flatten",
     "Linear",
     "SoftmaxCrossEntropy",
@@ -50,12 +58,44 @@ __all__ = [
 
 
 class Layer:
-    """Base class: ``params``/``grads`` dicts and the forward cache."""
+    """Base class: ``params``/``grads`` dicts and the forward cache.
+
+    ``training`` is True (training mode) until :meth:`eval`; only
+    :class:`BatchNorm2d` behaves differently in evaluation mode.
+    """
 
     def __init__(self):
         self.params = {}
         self.grads = {}
         self._cache = None
+        self.training = True
+
+    def children(self):
+        """The layers inside this one (none for a plain layer)."""
+        return []
+
+    def parameters(self):
+        """List of ``(layer, name)`` for every trainable array.
+
+        ``layer.params[name]`` is the array, ``layer.grads[name]`` its
+        gradient after :meth:`backward`; layers inside this one
+        (:meth:`children`) are included.
+        """
+        found = [(self, name) for name in self.params]
+        for child in self.children():
+            found.extend(child.parameters())
+        return found
+
+    def train(self, mode=True):
+        """Set training (True) or evaluation (False) mode, recursively."""
+        self.training = check_flag(mode, "mode")
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """Set evaluation mode, recursively; same as ``train(False)``."""
+        return self.train(False)
 
     def forward(self, x):
         """Compute the output and cache what :meth:`backward` needs."""
@@ -86,20 +126,28 @@ class Conv2d(Layer):
     kernel_size : int or (HH, WW) pair
     stride, padding, dilation : int or (h, w) pair
     rng : int or numpy.random.Generator
-        Seed for He initialisation ``w ~ N(0, 2 / (C*HH*WW))``; b = 0.
+        Seed for He initialisation ``w ~ N(0, 2 / (C/groups*HH*WW))``;
+        b = 0.
     dtype : numpy dtype
         float64 (default) or float32.
+    groups : int
+        Channel groups (:func:`cnnbp.grouped.grouped_conv2d`); divides
+        C and F.
+    algo : str
+        Algorithm for groups=1, one of :data:`cnnbp.conv.ALGOS`;
+        ``"auto"`` picks one per input shape (:func:`cnnbp.conv.choose_algo`).
 
     Attributes
     ----------
     params : dict
-        ``"w"`` of shape (F, C, HH, WW), ``"b"`` of shape (F,).
+        ``"w"`` of shape (F, C/groups, HH, WW), ``"b"`` of shape (F,).
     grads : dict
         Same keys and shapes, filled by :meth:`backward`.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1,
-                 padding=0, dilation=1, rng=0, dtype=np.float64):
+                 padding=0, dilation=1, rng=0, dtype=np.float64, groups=1,
+                 algo="auto"):
         super().__init__()
         C = _strict_int(in_channels, "in_channels")
         F = _strict_int(out_channels, "out_channels")
@@ -109,36 +157,149 @@ class Conv2d(Layer):
                 f"in_channels, out_channels and kernel_size must be >= 1, "
                 f"got {C}, {F}, {(HH, WW)}"
             )
+        self.groups = _check_groups(groups, C, F)
+        C //= self.groups
         gen = np.random.default_rng(rng)
         std = np.sqrt(2.0 / (C * HH * WW))
         self.params["w"] = (std * gen.standard_normal((F, C, HH, WW))
                             ).astype(dtype)
         self.params["b"] = np.zeros(F, dtype)
         self.stride, self.padding, self.dilation = stride, padding, dilation
+        if algo not in conv.ALGOS:
+            raise ValueError(f"algo must be one of {conv.ALGOS}, got "
+                             f"{algo!r}")
+        self.algo = algo
 
     def forward(self, x):
-        """x (N, C, H, W) -> out (N, F, H_out, W_out); caches im2col."""
-        x, w, b, out_shape, hyper = conv_args(
+        """x (N, C, H, W) -> out (N, F, H_out, W_out); caches what the
+        algorithm's backward needs (im2col: the columns)."""
+        if self.groups != 1:
+            return self._grouped_forward(x)
+        out, self._cache = conv.forward_cached(
             x, self.params["w"], self.params["b"], self.stride,
-            self.padding, self.dilation)
-        out, cols = conv._forward(x, w, b, out_shape, hyper)
-        self._cache = (cols, x.shape, out_shape, hyper)
+            self.padding, self.dilation, self.algo)
         return out
 
     def backward(self, dout):
         """dout (N, F, H_out, W_out) -> dx (N, C, H, W); fills grads."""
-        cols, x_shape, out_shape, hyper = self._cached()
+        if self.groups != 1:
+            return self._grouped_backward(dout)
+        dx, dw, db = conv.backward_cached(dout, self._cached())
+        self.grads["w"], self.grads["b"] = dw, db
+        return dx
+
+    def _grouped_forward(self, x):
+        x, w, b, out_shape, hyper, groups = grouped_conv_args(
+            x, self.params["w"], self.params["b"], self.stride,
+            self.padding, self.dilation, self.groups)
+        out, ctx = grouped._forward(x, w, groups, out_shape[2:], hyper)
+        out += b[:, None, None]
+        self._cache = (ctx, x.shape, out_shape, hyper)
+        return out
+
+    def _grouped_backward(self, dout):
+        ctx, x_shape, out_shape, hyper = self._cached()
         dout = dout_arg(dout, out_shape, "Conv2d.forward")
-        dx, dw, db = conv._backward(dout, cols, x_shape, self.params["w"],
-                                    out_shape, hyper)
+        dx, dw, db = grouped._backward(dout, ctx, x_shape, self.params["w"],
+                                       self.groups, hyper)
         self.grads["w"], self.grads["b"] = dw, db
         return dx
 
     def __repr__(self):
-        F, C, HH, WW = self.params["w"].shape
-        return (f"Conv2d({C}, {F}, kernel_size={(HH, WW)}, "
+        F, Cg, HH, WW = self.params["w"].shape
+        groups = "" if self.groups == 1 else f", groups={self.groups}"
+        algo = "" if self.algo == "auto" else f", algo={self.algo!r}"
+        return (f"Conv2d({Cg * self.groups}, {F}, kernel_size={(HH, WW)}, "
                 f"stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation})")
+                f"dilation={self.dilation}{groups}{algo})")
+
+
+def _check_groups(groups, C, F):
+    """``groups`` as an int dividing C and F, else ValueError."""
+    groups = _strict_int(groups, "groups")
+    if groups < 1 or C % groups or F % groups:
+        raise ValueError(
+            f"groups={groups} must be >= 1 and divide in_channels={C} "
+            f"and out_channels={F}"
+        )
+    return groups
+
+
+class ConvTranspose2d(Layer):
+    """Transposed convolution layer over
+    :func:`cnnbp.transpose.conv_transpose2d` (``nn.ConvTranspose2d``).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        C and F.
+    kernel_size : int or (HH, WW) pair
+    stride, padding, output_padding : int or (h, w) pair
+    groups : int
+        Divides C and F.
+    dilation : int or (h, w) pair
+    rng : int or numpy.random.Generator
+        Seed for ``w ~ N(0, 2 / (C/groups*HH*WW))``; b = 0.
+    dtype : numpy dtype
+
+    Attributes
+    ----------
+    params : dict
+        ``"w"`` of shape (C, F/groups, HH, WW), ``"b"`` of shape (F,).
+    grads : dict
+        Same keys and shapes.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1,
+                 padding=0, output_padding=0, groups=1, dilation=1, rng=0,
+                 dtype=np.float64):
+        super().__init__()
+        C = _strict_int(in_channels, "in_channels")
+        F = _strict_int(out_channels, "out_channels")
+        HH, WW = pair(kernel_size, "kernel_size")
+        if min(C, F, HH, WW) < 1:
+            raise ValueError(
+                f"in_channels, out_channels and kernel_size must be >= 1, "
+                f"got {C}, {F}, {(HH, WW)}"
+            )
+        self.groups = _check_groups(groups, C, F)
+        gen = np.random.default_rng(rng)
+        std = np.sqrt(2.0 / (C // self.groups * HH * WW))
+        self.params["w"] = (std * gen.standard_normal(
+            (C, F // self.groups, HH, WW))).astype(dtype)
+        self.params["b"] = np.zeros(F, dtype)
+        self.stride, self.padding = stride, padding
+        self.output_padding, self.dilation = output_padding, dilation
+
+    def _args(self, x):
+        return conv_transpose_args(
+            x, self.params["w"], self.params["b"], self.stride,
+            self.padding, self.output_padding, self.dilation, self.groups)
+
+    def forward(self, x):
+        """x (N, C, H, W) -> out (N, F, H_out, W_out)."""
+        x, w, b, out_shape, hyper, groups = self._args(x)
+        self._cache = (x, out_shape, hyper[:3])
+        out = grouped._input_grad(x, out_shape, w, groups, hyper[:3])
+        out += b[:, None, None]
+        return out
+
+    def backward(self, dout):
+        """dout (N, F, H_out, W_out) -> dx (N, C, H, W); fills grads."""
+        x, out_shape, hyper = self._cached()
+        dout = dout_arg(dout, out_shape, "ConvTranspose2d.forward")
+        dx, dw, db = transpose._backward(dout, x, self.params["w"],
+                                         self.groups, hyper)
+        self.grads["w"], self.grads["b"] = dw, db
+        return dx
+
+    def __repr__(self):
+        C, Fg, HH, WW = self.params["w"].shape
+        return (f"ConvTranspose2d({C}, {Fg * self.groups}, "
+                f"kernel_size={(HH, WW)}, stride={self.stride}, "
+                f"padding={self.padding}, "
+                f"output_padding={self.output_padding}, "
+                f"groups={self.groups}, dilation={self.dilation})")
 
 
 class ReLU(Layer):
@@ -165,27 +326,237 @@ class MaxPool2d(Layer):
     size : int or (kh, kw) pair
     stride : int or (sh, sw) pair, optional
         Defaults to ``size``.
+    padding : int or (ph, pw) pair
+        At most half the window.
+    ceil_mode : bool
+        Round the output size up.
     """
 
-    def __init__(self, size=2, stride=None):
+    def __init__(self, size=2, stride=None, padding=0, ceil_mode=False):
         super().__init__()
         self.size, self.stride = size, stride
+        self.padding, self.ceil_mode = padding, ceil_mode
 
     def forward(self, x):
         """x (N, C, H, W) -> out (N, C, H_out, W_out)."""
-        x, out_shape, hyper = pool_args(x, self.size, self.stride)
-        arg = pool._argmax(x, out_shape, hyper)
-        self._cache = (arg, x.shape, out_shape, hyper)
-        return pool.maxpool2d(x, self.size, self.stride)
+        x, out_shape, hyper = pool2d_args(x, self.size, self.stride,
+                                          self.padding, self.ceil_mode)
+        out, route = pool._max_route(x, out_shape, hyper)
+        self._cache = (route, x.shape, out_shape, hyper)
+        return out
 
     def backward(self, dout):
         """dout (N, C, H_out, W_out) -> dx (N, C, H, W)."""
-        arg, x_shape, out_shape, hyper = self._cached()
+        route, x_shape, out_shape, hyper = self._cached()
         dout = dout_arg(dout, out_shape, "MaxPool2d.forward")
-        return pool._scatter(dout, arg, x_shape, hyper)
+        return pool._max_backward(dout, route, x_shape, hyper)
 
     def __repr__(self):
-        return f"MaxPool2d(size={self.size}, stride={self.stride})"
+        extra = ""
+        if self.padding != 0 or self.ceil_mode:
+            extra = f", padding={self.padding}, ceil_mode={self.ceil_mode}"
+        return f"MaxPool2d(size={self.size}, stride={self.stride}{extra})"
+
+
+class AvgPool2d(Layer):
+    """Average-pool layer over :func:`cnnbp.pool.avgpool2d`.
+
+    Parameters
+    ----------
+    size : int or (kh, kw) pair
+    stride : int or (sh, sw) pair, optional
+        Defaults to ``size``.
+    padding : int or (ph, pw) pair
+        At most half the window.
+    ceil_mode : bool
+        Round the output size up.
+    count_include_pad : bool
+        Count padding cells in each window's divisor.
+    """
+
+    def __init__(self, size=2, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.size, self.stride = size, stride
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        """x (N, C, H, W) -> out (N, C, H_out, W_out)."""
+        x, out_shape, hyper, include = pool._avg_args(
+            x, self.size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad)
+        self._cache = (x.shape, out_shape, hyper, include)
+        return pool._avg_forward(x, out_shape, hyper, include)
+
+    def backward(self, dout):
+        """dout (N, C, H_out, W_out) -> dx (N, C, H, W)."""
+        x_shape, out_shape, hyper, include = self._cached()
+        dout = dout_arg(dout, out_shape, "AvgPool2d.forward")
+        return pool._avg_backward(dout, x_shape, out_shape, hyper, include)
+
+    def __repr__(self):
+        return (f"AvgPool2d(size={self.size}, stride={self.stride}, "
+                f"padding={self.padding}, ceil_mode={self.ceil_mode}, "
+                f"count_include_pad={self.count_include_pad})")
+
+
+class GlobalAvgPool2d(Layer):
+    """Global average pooling: (N, C, H, W) -> (N, C, 1, 1)."""
+
+    def forward(self, x):
+        """x (N, C, H, W) -> the mean over H and W, (N, C, 1, 1)."""
+        out = pool.global_avgpool2d(x)
+        self._cache = np.shape(x)
+        return out
+
+    def backward(self, dout):
+        """dout (N, C, 1, 1) -> dx (N, C, H, W), dout / (H W) each."""
+        x_shape = self._cached()
+        N, C, H, W = x_shape
+        dout = dout_arg(dout, (N, C, 1, 1), "GlobalAvgPool2d.forward")
+        return np.broadcast_to(dout / (H * W), x_shape).copy()
+
+
+class BatchNorm2d(Layer):
+    """Spatial batch norm (``nn.BatchNorm2d``) over :mod:`cnnbp.norm`.
+
+    Training mode normalises with the batch's statistics
+    (:func:`cnnbp.norm.batchnorm2d`) and updates the running ones::
+
+        running_mean <- (1 - momentum) running_mean + momentum mean
+        running_var  <- (1 - momentum) running_var
+                        + momentum var * M / (M - 1)   (unbiased)
+
+    with ``M = N*H*W``.  Evaluation mode (:meth:`eval`) normalises with
+    the running statistics, an affine map per channel.
+
+    Parameters
+    ----------
+    num_features : int
+        C.
+    eps : float
+    momentum : float
+    dtype : numpy dtype
+
+    Attributes
+    ----------
+    params : dict
+        ``"gamma"`` (ones) and ``"beta"`` (zeros), each of shape (C,).
+    grads : dict
+        Same keys and shapes.
+    running_mean, running_var : ndarray of shape (C,)
+        Start at 0 and 1.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1,
+                 dtype=np.float64):
+        super().__init__()
+        C = _strict_int(num_features, "num_features")
+        if C < 1:
+            raise ValueError(f"num_features must be >= 1, got {C}")
+        self.eps, self.momentum = eps, momentum
+        self.params["gamma"] = np.ones(C, dtype)
+        self.params["beta"] = np.zeros(C, dtype)
+        self.running_mean = np.zeros(C, dtype)
+        self.running_var = np.ones(C, dtype)
+
+    def forward(self, x):
+        """x (N, C, H, W) -> out (N, C, H, W)."""
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if self.training:
+            x, gamma, beta = batchnorm_args(x, gamma, beta, self.eps)
+            xc, istd, mean, var = norm._center(x, self.eps)
+            N, C, H, W = x.shape
+            M = N * H * W
+            mom = self.momentum
+            self.running_mean *= 1 - mom
+            self.running_mean += mom * mean
+            self.running_var *= 1 - mom
+            self.running_var += mom * var * M / (M - 1)
+        else:
+            x = as_float_array(x, "x")
+            check_rank(x, 4, "x", "(N, C, H, W)")
+            if x.shape[1] != gamma.shape[0]:
+                raise ValueError(
+                    f"x has shape {x.shape} but BatchNorm2d expects "
+                    f"C = {gamma.shape[0]} channels"
+                )
+            xc = x.reshape(x.shape[0], x.shape[1], -1) - self.running_mean[
+                :, None]
+            istd = 1.0 / np.sqrt(self.running_var + self.eps)
+        self._cache = (xc, istd, self.training, x.shape)
+        return norm._affine(xc, gamma * istd, beta, x.shape)
+
+    def backward(self, dout):
+        """dout (N, C, H, W) -> dx (N, C, H, W); fills grads."""
+        xc, istd, training, x_shape = self._cached()
+        dout = dout_arg(dout, x_shape, "BatchNorm2d.forward")
+        gamma = self.params["gamma"]
+        if training:
+            dx, dgamma, dbeta = norm._backward(dout, xc, gamma, istd)
+        else:
+            d3 = dout.reshape(xc.shape)
+            dgamma = norm._channel_sum(d3, xc) * istd
+            dbeta = norm._channel_sum(d3)
+            dx = dout * (gamma * istd)[:, None, None]
+        self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
+        return dx
+
+    def __repr__(self):
+        return (f"BatchNorm2d({self.params['gamma'].shape[0]}, "
+                f"eps={self.eps}, momentum={self.momentum})")
+
+
+class Add(Layer):
+    """Residual connection: ``out = body(x) + shortcut(x)``.
+
+    The gradient adds at the fork: ``dx = body.backward(dout) +
+    shortcut.backward(dout)``, with ``dx = body.backward(dout) + dout``
+    for the identity shortcut.
+
+    Parameters
+    ----------
+    body : Layer
+        The residual branch, e.g. a :class:`Sequential` of
+        conv-BN-ReLU-conv-BN.
+    shortcut : Layer, optional
+        The skip branch; None is the identity.
+    """
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body, self.shortcut = body, shortcut
+
+    def children(self):
+        """The body, then the shortcut if it is a layer."""
+        return [self.body] + ([] if self.shortcut is None
+                              else [self.shortcut])
+
+    def forward(self, x):
+        """x -> body(x) + shortcut(x); both must have one shape."""
+        x = as_float_array(x, "x")
+        out = self.body.forward(x)
+        skip = x if self.shortcut is None else self.shortcut.forward(x)
+        if out.shape != skip.shape:
+            raise ValueError(
+                f"Add: the body gives shape {out.shape} but the shortcut "
+                f"gives shape {skip.shape} for x of shape {x.shape}"
+            )
+        self._cache = out.shape
+        return out + skip
+
+    def backward(self, dout):
+        """dout -> body.backward(dout) + shortcut.backward(dout)."""
+        dout = dout_arg(dout, self._cached(), "Add.forward")
+        dx = self.body.backward(dout)
+        if self.shortcut is None:
+            return dx + dout
+        return dx + self.shortcut.backward(dout)
+
+    def __repr__(self):
+        inner = "\n  ".join(repr(self.body).splitlines())
+        return f"Add(\n  {inner},\n  shortcut={self.shortcut!r})"
 
 
 class Flatten(Layer):
@@ -320,6 +691,10 @@ class Sequential(Layer):
         super().__init__()
         self.layers = list(layers)
 
+    def children(self):
+        """The layers, in order."""
+        return self.layers
+
     def forward(self, x):
         """Run every layer's forward pass in order."""
         for layer in self.layers:
@@ -332,25 +707,20 @@ class Sequential(Layer):
             dout = layer.backward(dout)
         return dout
 
-    def parameters(self):
-        """List of ``(layer, name)`` for every trainable array.
-
-        ``layer.params[name]`` is the array, ``layer.grads[name]`` its
-        gradient after :meth:`backward`.
-        """
-        found = []
-        for layer in self.layers:
-            if isinstance(layer, Sequential):
-                found.extend(layer.parameters())
-            else:
-                found.extend((layer, name) for name in layer.params)
-        return found
-
     def predict(self, x, batch_size=512):
-        """Class predictions (N,) from argmax of the scores."""
+        """Class predictions (N,) from argmax of the scores.
+
+        Runs in evaluation mode (batch norm uses its running statistics)
+        and restores the mode the model was in.
+        """
         x = as_float_array(x, "x")
-        preds = [self.forward(x[k:k + batch_size]).argmax(axis=1)
-                 for k in range(0, x.shape[0], batch_size)]
+        mode = self.training
+        self.eval()
+        try:
+            preds = [self.forward(x[k:k + batch_size]).argmax(axis=1)
+                     for k in range(0, x.shape[0], batch_size)]
+        finally:
+            self.train(mode)
         return np.concatenate(preds)
 
     def __repr__(self):

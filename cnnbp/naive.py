@@ -2,7 +2,8 @@
 
 Slow on purpose.  Every function here is written to be read next to the
 equation it implements and is the oracle the fast twins in
-:mod:`cnnbp.conv` and :mod:`cnnbp.pool` are tested against.
+:mod:`cnnbp.conv`, :mod:`cnnbp.pool`, :mod:`cnnbp.grouped`,
+:mod:`cnnbp.transpose` and :mod:`cnnbp.norm` are tested against.
 
 Index letters: ``a`` sample, ``f`` filter, ``c`` input channel, ``i, j``
 output row/column, ``m, n`` filter row/column, ``u, v`` input row/column.
@@ -13,11 +14,23 @@ Indices start at 0.  Forward pass (cross-correlation)::
 
 with ``H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1`` (same for W).
 Stride, padding and dilation take an int or an ``(h, w)`` pair.
+
+Pooling windows are those of PyTorch: window ``(i, j)`` covers the cells
+``(u, v) = (i*sh - ph + m, j*sw - pw + n)``; cells outside X are padding.
 """
 
 import numpy as np
 
-from .shapes import conv_args, dout_arg, pair, pool_args
+from .shapes import (
+    batchnorm_args,
+    check_flag,
+    conv_args,
+    conv_transpose_args,
+    dout_arg,
+    grouped_conv_args,
+    pair,
+    pool2d_args,
+)
 
 __all__ = [
     "pad",
@@ -30,6 +43,16 @@ __all__ = [
     "conv2d_backward",
     "maxpool2d",
     "maxpool2d_backward",
+    "avgpool2d",
+    "avgpool2d_backward",
+    "global_avgpool2d",
+    "global_avgpool2d_backward",
+    "grouped_conv2d",
+    "grouped_conv2d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    "batchnorm2d",
+    "batchnorm2d_backward",
 ]
 
 
@@ -309,10 +332,12 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     return dx, dw, bias_gradient(dout)
 
 
-def maxpool2d(x, size=2, stride=None):
-    """Max-pool forward pass, loops.
+def maxpool2d(x, size=2, stride=None, padding=0, ceil_mode=False):
+    """Max-pool forward pass, loops (``F.max_pool2d``).
 
-    ``O[a,c,i,j] = max_{m,n} X[a, c, i*s + m, j*s + n]``
+    ``O[a,c,i,j] = max_{m,n} X[a, c, i*sh - ph + m, j*sw - pw + n]``,
+    the maximum over the cells of the window that lie in X (padding
+    never wins).
 
     Parameters
     ----------
@@ -321,34 +346,46 @@ def maxpool2d(x, size=2, stride=None):
         Window size.
     stride : int or (sh, sw) pair, optional
         Defaults to ``size`` (non-overlapping windows).
+    padding : int or (ph, pw) pair
+        Implicit padding on both sides, at most half the window.
+    ceil_mode : bool
+        Round the output size up: a last, partial window covers the
+        leftover rows and columns.
 
     Returns
     -------
     out : ndarray of shape (N, C, H_out, W_out)
-        ``H_out = floor((H - kh) / sh) + 1``.
+        ``H_out = floor((H + 2*ph - kh) / sh) + 1`` (see
+        :func:`cnnbp.shapes.pool2d_output_shape` for ``ceil_mode``).
     """
-    x, out_shape, ((kh, kw), (sh, sw)) = pool_args(x, size, stride)
-    N, C, H_out, W_out = out_shape
+    x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw) = hyper
+    N, C, H, W = x.shape
+    _, _, H_out, W_out = out_shape
     out = np.zeros(out_shape, x.dtype)
     for a in range(N):
         for c in range(C):
             for i in range(H_out):
                 for j in range(W_out):
-                    best = x[a, c, i * sh, j * sw]
+                    best = x[a, c, max(i * sh - ph, 0), max(j * sw - pw, 0)]
                     for m in range(kh):
                         for n in range(kw):
-                            best = max(best, x[a, c, i * sh + m, j * sw + n])
+                            u, v = i * sh - ph + m, j * sw - pw + n
+                            if 0 <= u < H and 0 <= v < W:
+                                best = max(best, x[a, c, u, v])
                     out[a, c, i, j] = best
     return out
 
 
-def maxpool2d_backward(dout, x, size=2, stride=None):
+def maxpool2d_backward(dout, x, size=2, stride=None, padding=0,
+                       ceil_mode=False):
     """Max-pool backward pass, loops: route each gradient to its argmax.
 
     Tie rule: the *first* maximum of a window in row-major order (scan
-    m, then n) receives the whole gradient, as ``np.argmax`` picks it.
-    Where windows overlap (stride < size) an input cell can be the argmax
-    of several windows; their gradients add up (``+=``).
+    m, then n) receives the whole gradient, as ``np.argmax`` picks it;
+    the scan starts at the window's first cell of X, so padding never
+    wins.  Where windows overlap (stride < size) an input cell can be
+    the argmax of several windows; their gradients add up (``+=``).
 
     Parameters
     ----------
@@ -356,25 +393,526 @@ def maxpool2d_backward(dout, x, size=2, stride=None):
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
         The forward input.
-    size, stride : see :func:`maxpool2d`
+    size, stride, padding, ceil_mode : see :func:`maxpool2d`
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
     """
-    x, out_shape, ((kh, kw), (sh, sw)) = pool_args(x, size, stride)
+    x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw) = hyper
     dout = dout_arg(dout, out_shape, "maxpool2d(x)")
-    N, C, H_out, W_out = out_shape
+    N, C, H, W = x.shape
+    _, _, H_out, W_out = out_shape
     dx = np.zeros(x.shape, np.result_type(x, dout))
     for a in range(N):
         for c in range(C):
             for i in range(H_out):
                 for j in range(W_out):
-                    bm, bn = 0, 0
+                    bu, bv = max(i * sh - ph, 0), max(j * sw - pw, 0)
                     for m in range(kh):
                         for n in range(kw):
-                            if (x[a, c, i * sh + m, j * sw + n]
-                                    > x[a, c, i * sh + bm, j * sw + bn]):
-                                bm, bn = m, n
-                    dx[a, c, i * sh + bm, j * sw + bn] += dout[a, c, i, j]
+                            u, v = i * sh - ph + m, j * sw - pw + n
+                            if (0 <= u < H and 0 <= v < W
+                                    and x[a, c, u, v] > x[a, c, bu, bv]):
+                                bu, bv = u, v
+                    dx[a, c, bu, bv] += dout[a, c, i, j]
     return dx
+
+
+def avgpool2d(x, size=2, stride=None, padding=0, ceil_mode=False,
+              count_include_pad=True):
+    """Average-pool forward pass, loops (``F.avg_pool2d``).
+
+    ``O[a,c,i,j] = (1 / D[i,j]) sum_{m,n} X[a, c, i*sh - ph + m,
+    j*sw - pw + n]`` over the window cells that lie in X.  The divisor
+    ``D[i,j]`` counts the window cells that lie in the padded input
+    (rows ``-ph .. H + ph - 1``) with ``count_include_pad``, else only
+    those in X.  A ceil-mode window that overhangs the padded input
+    counts only its cells inside it.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    size : int or (kh, kw) pair
+        Window size.
+    stride : int or (sh, sw) pair, optional
+        Defaults to ``size``.
+    padding : int or (ph, pw) pair
+        Implicit zero padding, at most half the window.
+    ceil_mode : bool
+        Round the output size up.
+    count_include_pad : bool
+        Count padding cells in the divisor.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H_out, W_out)
+        H_out as in :func:`maxpool2d`.
+    """
+    x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
+    count_include_pad = check_flag(count_include_pad, "count_include_pad")
+    (kh, kw), (sh, sw), (ph, pw) = hyper
+    N, C, H, W = x.shape
+    _, _, H_out, W_out = out_shape
+    out = np.zeros(out_shape, x.dtype)
+    for a in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    total, count = 0.0, 0
+                    for m in range(kh):
+                        for n in range(kw):
+                            u, v = i * sh - ph + m, j * sw - pw + n
+                            in_x = 0 <= u < H and 0 <= v < W
+                            in_pad = u < H + ph and v < W + pw
+                            if in_x:
+                                total += x[a, c, u, v]
+                            if in_x or (count_include_pad and in_pad):
+                                count += 1
+                    out[a, c, i, j] = total / count
+    return out
+
+
+def avgpool2d_backward(dout, x, size=2, stride=None, padding=0,
+                       ceil_mode=False, count_include_pad=True):
+    """Average-pool backward pass, loops: share each gradient evenly.
+
+    ``dX[a,c,u,v] += dout[a,c,i,j] / D[i,j]`` for every window (i, j)
+    that holds the cell (u, v) of X; D as in :func:`avgpool2d`.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H_out, W_out)
+        Upstream gradient dL/dO.
+    x : ndarray of shape (N, C, H, W)
+        The forward input (only its shape is used).
+    size, stride, padding, ceil_mode, count_include_pad :
+        see :func:`avgpool2d`
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
+    count_include_pad = check_flag(count_include_pad, "count_include_pad")
+    (kh, kw), (sh, sw), (ph, pw) = hyper
+    dout = dout_arg(dout, out_shape, "avgpool2d(x)")
+    N, C, H, W = x.shape
+    _, _, H_out, W_out = out_shape
+    dx = np.zeros(x.shape, np.result_type(x, dout))
+    for a in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    cells, count = [], 0
+                    for m in range(kh):
+                        for n in range(kw):
+                            u, v = i * sh - ph + m, j * sw - pw + n
+                            in_x = 0 <= u < H and 0 <= v < W
+                            in_pad = u < H + ph and v < W + pw
+                            if in_x:
+                                cells.append((u, v))
+                            if in_x or (count_include_pad and in_pad):
+                                count += 1
+                    for u, v in cells:
+                        dx[a, c, u, v] += dout[a, c, i, j] / count
+    return dx
+
+
+def global_avgpool2d(x):
+    """Global average pooling, loops (``F.adaptive_avg_pool2d(x, 1)``).
+
+    ``O[a,c,0,0] = (1 / (H W)) sum_u sum_v X[a,c,u,v]``
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, 1, 1)
+    """
+    x, _, _ = pool2d_args(x, 1)
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, 1, 1), x.dtype)
+    for a in range(N):
+        for c in range(C):
+            total = 0.0
+            for u in range(H):
+                for v in range(W):
+                    total += x[a, c, u, v]
+            out[a, c, 0, 0] = total / (H * W)
+    return out
+
+
+def global_avgpool2d_backward(dout, x):
+    """Backward pass of :func:`global_avgpool2d`, loops.
+
+    ``dX[a,c,u,v] = dout[a,c,0,0] / (H W)``: every cell had weight
+    1 / (H W) in the mean.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, 1, 1)
+        Upstream gradient dL/dO.
+    x : ndarray of shape (N, C, H, W)
+        The forward input (only its shape is used).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    """
+    x, _, _ = pool2d_args(x, 1)
+    N, C, H, W = x.shape
+    dout = dout_arg(dout, (N, C, 1, 1), "global_avgpool2d(x)")
+    dx = np.zeros(x.shape, np.result_type(x, dout))
+    for a in range(N):
+        for c in range(C):
+            for u in range(H):
+                for v in range(W):
+                    dx[a, c, u, v] = dout[a, c, 0, 0] / (H * W)
+    return dx
+
+
+def grouped_conv2d(x, w, b=None, stride=1, padding=0, dilation=1,
+                   groups=1):
+    """Grouped convolution forward pass, loops (``F.conv2d``, groups).
+
+    The C channels and the F filters form ``groups`` consecutive blocks
+    of ``Cg = C / groups`` channels and ``Fg = F / groups`` filters;
+    filter f belongs to block ``g = f // Fg`` and sees only its channels::
+
+        O[a,f,i,j] = b[f] + sum_{c<Cg} sum_{m,n}
+                     X^pad[a, g*Cg + c, i*s + m*d, j*s + n*d] * F[f,c,m,n]
+
+    ``groups = 1`` is :func:`conv2d`; ``groups = C`` is a depthwise
+    convolution.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (F, C / groups, HH, WW)
+    b : ndarray of shape (F,), optional
+    stride, padding, dilation : int or (h, w) pair
+    groups : int
+        Divides C and F.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_out, W_out)
+        ``H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1``.
+    """
+    x, w, b, out_shape, hyper, groups = grouped_conv_args(
+        x, w, b, stride, padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw) = hyper
+    N, F, H_out, W_out = out_shape
+    _, Cg, HH, WW = w.shape
+    Fg = F // groups
+    x_pad = pad(x, (ph, pw))
+    out = np.zeros(out_shape, x.dtype)
+    for a in range(N):
+        for f in range(F):
+            g = f // Fg
+            for i in range(H_out):
+                for j in range(W_out):
+                    total = 0.0 if b is None else b[f]
+                    for c in range(Cg):
+                        for m in range(HH):
+                            for n in range(WW):
+                                total += (
+                                    x_pad[a, g * Cg + c, i * sh + m * dh,
+                                          j * sw + n * dw]
+                                    * w[f, c, m, n]
+                                )
+                    out[a, f, i, j] = total
+    return out
+
+
+def grouped_conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1,
+                            groups=1):
+    """Backward pass of :func:`grouped_conv2d`, loops.
+
+    Every term ``X^pad[a, g*Cg + c, u, v] * F[f,c,m,n]`` of the forward
+    sum, with ``u = i*s + m*d`` and ``v = j*s + n*d``, sends
+    ``dout[a,f,i,j] * F[f,c,m,n]`` to that input cell and
+    ``dout[a,f,i,j] * X^pad[a, g*Cg + c, u, v]`` to that weight; the
+    padding is cropped from dX at the end.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_out, W_out)
+        Upstream gradient dL/dO.
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (F, C / groups, HH, WW)
+    stride, padding, dilation, groups : see :func:`grouped_conv2d`
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dw : ndarray of shape (F, C / groups, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    x, w, _, out_shape, hyper, groups = grouped_conv_args(
+        x, w, None, stride, padding, dilation, groups)
+    dout = dout_arg(dout, out_shape, "grouped_conv2d(x, w)")
+    (sh, sw), (ph, pw), (dh, dw_) = hyper
+    N, F, H_out, W_out = out_shape
+    _, C, H, W = x.shape
+    _, Cg, HH, WW = w.shape
+    Fg = F // groups
+    x_pad = pad(x, (ph, pw))
+    dtype = np.result_type(x, dout)
+    dx_pad = np.zeros(x_pad.shape, dtype)
+    dw = np.zeros(w.shape, dtype)
+    db = np.zeros(F, dtype)
+    for a in range(N):
+        for f in range(F):
+            g = f // Fg
+            for i in range(H_out):
+                for j in range(W_out):
+                    db[f] += dout[a, f, i, j]
+                    for c in range(Cg):
+                        for m in range(HH):
+                            for n in range(WW):
+                                u, v = i * sh + m * dh, j * sw + n * dw_
+                                dx_pad[a, g * Cg + c, u, v] += (
+                                    dout[a, f, i, j] * w[f, c, m, n])
+                                dw[f, c, m, n] += (
+                                    dout[a, f, i, j]
+                                    * x_pad[a, g * Cg + c, u, v])
+    return dx_pad[:, :, ph:ph + H, pw:pw + W], dw, db
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0,
+                     dilation=1, groups=1):
+    """Transposed convolution forward pass, loops (``F.conv_transpose2d``).
+
+    Every input cell stamps a scaled copy of its filters into the
+    output, ``s`` cells apart, and the padding is then cropped::
+
+        O^pad[a, g*Fg + f, i*s + m*d, j*s + n*d] += X[a,c,i,j] * F[c,f,m,n]
+        O = O^pad[:, :, p:p + H_out, p:p + W_out] + b
+
+    for every channel c of block ``g = c // Cg`` (``Cg = C / groups``)
+    and its ``Fg = F / groups`` outputs f.  This is the input gradient
+    of :func:`grouped_conv2d` with the same w, stride, padding, dilation
+    and groups, and ``output_padding`` is the number of leftover rows
+    (columns) at the bottom (right) that such a convolution never reads.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (C, F / groups, HH, WW)
+    b : ndarray of shape (F,), optional
+    stride, padding, output_padding, dilation : int or (h, w) pair
+        ``output_padding`` must be smaller than the stride or the
+        dilation (per axis).
+    groups : int
+        Divides C.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H_out, W_out)
+        ``H_out = (H - 1)*s - 2p + d(HH - 1) + output_padding + 1``.
+    """
+    x, w, b, out_shape, hyper, groups = conv_transpose_args(
+        x, w, b, stride, padding, output_padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), _ = hyper
+    N, F, H_out, W_out = out_shape
+    C, Fg, HH, WW = w.shape
+    _, _, H, W = x.shape
+    Cg = C // groups
+    out_pad = np.zeros((N, F, H_out + 2 * ph, W_out + 2 * pw), x.dtype)
+    for a in range(N):
+        for c in range(C):
+            g = c // Cg
+            for i in range(H):
+                for j in range(W):
+                    for f in range(Fg):
+                        for m in range(HH):
+                            for n in range(WW):
+                                out_pad[a, g * Fg + f, i * sh + m * dh,
+                                        j * sw + n * dw] += (
+                                    x[a, c, i, j] * w[c, f, m, n])
+    out = out_pad[:, :, ph:ph + H_out, pw:pw + W_out]
+    if b is not None:
+        for f in range(F):
+            out[:, f] += b[f]
+    return out
+
+
+def conv_transpose2d_backward(dout, x, w, stride=1, padding=0,
+                              output_padding=0, dilation=1, groups=1):
+    """Backward pass of :func:`conv_transpose2d`, loops.
+
+    With ``D = pad(dout, p)`` (the gradient of O^pad), every stamped term
+    ``X[a,c,i,j] * F[c,f,m,n]`` read ``D[a, g*Fg + f, i*s + m*d,
+    j*s + n*d]``, so::
+
+        dX[a,c,i,j] = sum_{f,m,n} D[a, g*Fg + f, i*s + m*d, j*s + n*d]
+                      * F[c,f,m,n]
+        dF[c,f,m,n] = sum_{a,i,j} X[a,c,i,j]
+                      * D[a, g*Fg + f, i*s + m*d, j*s + n*d]
+
+    dX is a (grouped) convolution of dL/dO with the same w.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H_out, W_out)
+        Upstream gradient dL/dO.
+    x : ndarray of shape (N, C, H, W)
+    w : ndarray of shape (C, F / groups, HH, WW)
+    stride, padding, output_padding, dilation, groups :
+        see :func:`conv_transpose2d`
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dw : ndarray of shape (C, F / groups, HH, WW)
+    db : ndarray of shape (F,)
+    """
+    x, w, _, out_shape, hyper, groups = conv_transpose_args(
+        x, w, None, stride, padding, output_padding, dilation, groups)
+    dout = dout_arg(dout, out_shape, "conv_transpose2d(x, w)")
+    (sh, sw), (ph, pw), (dh, dw_), _ = hyper
+    N, C, H, W = x.shape
+    _, Fg, HH, WW = w.shape
+    Cg = C // groups
+    d_pad = pad(dout, (ph, pw))
+    dtype = np.result_type(x, dout)
+    dx = np.zeros(x.shape, dtype)
+    dw = np.zeros(w.shape, dtype)
+    for a in range(N):
+        for c in range(C):
+            g = c // Cg
+            for i in range(H):
+                for j in range(W):
+                    for f in range(Fg):
+                        for m in range(HH):
+                            for n in range(WW):
+                                d = d_pad[a, g * Fg + f, i * sh + m * dh,
+                                          j * sw + n * dw_]
+                                dx[a, c, i, j] += d * w[c, f, m, n]
+                                dw[c, f, m, n] += x[a, c, i, j] * d
+    return dx, dw, bias_gradient(dout)
+
+
+def _batch_stats(x):
+    """Per-channel mean and biased variance over (N, H, W), loops."""
+    N, C, H, W = x.shape
+    M = N * H * W
+    mean = np.zeros(C, x.dtype)
+    var = np.zeros(C, x.dtype)
+    for c in range(C):
+        total = 0.0
+        for a in range(N):
+            for u in range(H):
+                for v in range(W):
+                    total += x[a, c, u, v]
+        mean[c] = total / M
+        total = 0.0
+        for a in range(N):
+            for u in range(H):
+                for v in range(W):
+                    total += (x[a, c, u, v] - mean[c]) ** 2
+        var[c] = total / M
+    return mean, var
+
+
+def batchnorm2d(x, gamma, beta, eps=1e-5):
+    """Spatial batch norm, training mode, loops (``F.batch_norm``).
+
+    Per channel c, over the ``M = N*H*W`` values of the batch::
+
+        mu[c]  = (1/M) sum_{a,u,v} X[a,c,u,v]
+        var[c] = (1/M) sum_{a,u,v} (X[a,c,u,v] - mu[c])**2   (biased)
+        Xhat   = (X[a,c,u,v] - mu[c]) / sqrt(var[c] + eps)
+        O[a,c,u,v] = gamma[c] * Xhat + beta[c]
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        N*H*W >= 2.
+    gamma, beta : ndarray of shape (C,)
+        Scale and shift.
+    eps : float
+        Added to the variance, > 0.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, H, W)
+    """
+    x, gamma, beta = batchnorm_args(x, gamma, beta, eps)
+    N, C, H, W = x.shape
+    mean, var = _batch_stats(x)
+    out = np.zeros(x.shape, x.dtype)
+    for c in range(C):
+        std = np.sqrt(var[c] + eps)
+        for a in range(N):
+            for u in range(H):
+                for v in range(W):
+                    xhat = (x[a, c, u, v] - mean[c]) / std
+                    out[a, c, u, v] = gamma[c] * xhat + beta[c]
+    return out
+
+
+def batchnorm2d_backward(dout, x, gamma, eps=1e-5):
+    """Backward pass of :func:`batchnorm2d`, loops, node by node.
+
+    Back through the graph x -> (mu, var) -> Xhat -> O, one node at a
+    time (``xc = X - mu``, ``istd = 1 / sqrt(var + eps)``)::
+
+        dXhat = dout * gamma
+        dvar  = sum_{a,u,v} dXhat * xc * (-1/2) * istd**3
+        dmu   = sum_{a,u,v} -dXhat * istd + dvar * sum_{a,u,v} -2 xc / M
+        dX    = dXhat * istd + dvar * 2 xc / M + dmu / M
+        dgamma = sum_{a,u,v} dout * Xhat,   dbeta = sum_{a,u,v} dout
+
+    (``sum xc`` is 0, so the second term of dmu vanishes; the compact
+    formula of :func:`cnnbp.norm.batchnorm2d_backward` follows.)
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, C, H, W)
+        Upstream gradient dL/dO.
+    x : ndarray of shape (N, C, H, W)
+        The forward input.
+    gamma : ndarray of shape (C,)
+    eps : float
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dgamma : ndarray of shape (C,)
+    dbeta : ndarray of shape (C,)
+    """
+    x, gamma, _ = batchnorm_args(x, gamma, None, eps)
+    dout = dout_arg(dout, x.shape, "batchnorm2d(x)")
+    N, C, H, W = x.shape
+    M = N * H * W
+    mean, var = _batch_stats(x)
+    dtype = np.result_type(x, dout)
+    dx = np.zeros(x.shape, dtype)
+    dgamma = np.zeros(C, dtype)
+    dbeta = np.zeros(C, dtype)
+    cells = [(a, u, v) for a in range(N) for u in range(H)
+             for v in range(W)]
+    for c in range(C):
+        istd = 1.0 / np.sqrt(var[c] + eps)
+        dvar, dmu, sum_xc = 0.0, 0.0, 0.0
+        for a, u, v in cells:
+            xc = x[a, c, u, v] - mean[c]
+            dxhat = dout[a, c, u, v] * gamma[c]
+            dvar += dxhat * xc * -0.5 * istd ** 3
+            dmu += -dxhat * istd
+            sum_xc += xc
+            dgamma[c] += dout[a, c, u, v] * xc * istd
+            dbeta[c] += dout[a, c, u, v]
+        dmu += dvar * -2.0 * sum_xc / M
+        for a, u, v in cells:
+            xc = x[a, c, u, v] - mean[c]
+            dxhat = dout[a, c, u, v] * gamma[c]
+            dx[a, c, u, v] = (dxhat * istd + dvar * 2.0 * xc / M
+                              + dmu / M)
+    return dx, dgamma, dbeta

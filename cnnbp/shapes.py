@@ -28,6 +28,14 @@ __all__ = [
     "conv_args",
     "pool_args",
     "dout_arg",
+    "check_flag",
+    "grouped_conv_output_shape",
+    "grouped_conv_args",
+    "conv_transpose_output_shape",
+    "conv_transpose_args",
+    "pool2d_output_shape",
+    "pool2d_args",
+    "batchnorm_args",
 ]
 
 
@@ -237,6 +245,8 @@ def conv_output_shape(x_shape, w_shape, stride=1, padding=0, dilation=1):
 def pool_output_shape(x_shape, size=2, stride=None):
     """Validate a max-pool's arguments and return its output shape.
 
+    The unpadded case of :func:`pool2d_output_shape`.
+
     Parameters
     ----------
     x_shape : tuple of 4 ints
@@ -253,23 +263,322 @@ def pool_output_shape(x_shape, size=2, stride=None):
     hyper : tuple
         ``((kh, kw), (sh, sw))`` as ints.
     """
+    out_shape, (k, s, _) = pool2d_output_shape(x_shape, size, stride)
+    return out_shape, (k, s)
+
+
+def check_flag(value, name):
+    """Return ``value`` as a bool, refusing anything that is not a bool.
+
+    Parameters
+    ----------
+    value : bool
+    name : str
+        The argument's name, used in the message.
+
+    Returns
+    -------
+    bool
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"{name} must be True or False, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    return bool(value)
+
+
+def _pool_length(n, k, s, p, ceil_mode):
+    """Output length of a pool along one axis, as PyTorch computes it.
+
+    ``floor((n + 2p - k) / s) + 1``, or with ``ceil_mode`` the ceiling,
+    minus one if the last window would start in the right padding.
+    """
+    out = (n + 2 * p - k + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def pool2d_output_shape(x_shape, size=2, stride=None, padding=0,
+                        ceil_mode=False):
+    """Validate a pool's arguments and return its output shape.
+
+    The windows are those of ``F.max_pool2d`` / ``F.avg_pool2d``: window
+    ``(i, j)`` covers rows ``i*sh - ph, ..., i*sh - ph + kh - 1`` of X
+    (same for columns), and cells outside X are padding.  Output size::
+
+        H_out = floor((H + 2*ph - kh) / sh) + 1
+
+    or, with ``ceil_mode``, the ceiling instead of the floor, minus one
+    when the last window would start in the bottom padding
+    (``(H_out - 1) * sh >= H + ph``); same for W.  So every window holds
+    at least one cell of X.
+
+    Parameters
+    ----------
+    x_shape : tuple of 4 ints
+        Input shape (N, C, H, W).
+    size : int or (h, w) pair
+        Window size (kh, kw).
+    stride : int or (h, w) pair or None
+        None means ``stride = size``.
+    padding : int or (h, w) pair
+        Implicit padding on both sides, at most half the window:
+        ``ph <= kh // 2`` and ``pw <= kw // 2``.
+    ceil_mode : bool
+        Round the output size up instead of down.
+
+    Returns
+    -------
+    out_shape : tuple of 4 ints
+        (N, C, H_out, W_out).
+    hyper : tuple
+        ``((kh, kw), (sh, sw), (ph, pw))`` as ints.
+
+    Raises
+    ------
+    ValueError
+        Bad hyper-parameters, padding above half the window, empty
+        dimensions, or no window fits (output size below 1).
+    """
     kh, kw = pair(size, "size")
     if kh < 1 or kw < 1:
         raise ValueError(f"pool size must be >= 1, got {(kh, kw)}")
     sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
     if sh < 1 or sw < 1:
         raise ValueError(f"stride must be >= 1, got {(sh, sw)}")
+    ph, pw = pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be >= 0, got {(ph, pw)}")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(
+            f"pool padding {(ph, pw)} is more than half the window "
+            f"{(kh, kw)}: it must be at most {(kh // 2, kw // 2)}"
+        )
+    ceil_mode = check_flag(ceil_mode, "ceil_mode")
     N, C, H, W = x_shape
     if min(x_shape) < 1:
         raise ValueError(f"empty dimension in x of shape {tuple(x_shape)}")
-    if kh > H or kw > W:
+    H_out = _pool_length(H, kh, sh, ph, ceil_mode)
+    W_out = _pool_length(W, kw, sw, pw, ceil_mode)
+    if H_out < 1 or W_out < 1:
+        how = ""
+        if (ph, pw) != (0, 0) or ceil_mode:
+            how = (f" padded by {(ph, pw)}, ceil_mode={ceil_mode}: output "
+                   f"size {(H_out, W_out)}")
         raise ValueError(
             f"pool window {(kh, kw)} is larger than the input {(H, W)} of "
-            f"x with shape {tuple(x_shape)}"
+            f"x with shape {tuple(x_shape)}{how}"
         )
-    H_out = (H - kh) // sh + 1
-    W_out = (W - kw) // sw + 1
-    return (N, C, H_out, W_out), ((kh, kw), (sh, sw))
+    return (N, C, H_out, W_out), ((kh, kw), (sh, sw), (ph, pw))
+
+
+def _check_groups(groups):
+    groups = _strict_int(groups, "groups")
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    return groups
+
+
+def grouped_conv_output_shape(x_shape, w_shape, stride=1, padding=0,
+                              dilation=1, groups=1):
+    """Validate a grouped convolution's arguments; return its output shape.
+
+    The C input channels and the F filters are split into ``groups``
+    consecutive blocks; filter f sees only the ``C / groups`` channels
+    of its block, so w has shape (F, C / groups, HH, WW) (the layout of
+    ``F.conv2d``).  ``groups = C`` is a depthwise convolution.
+
+    Parameters
+    ----------
+    x_shape : tuple of 4 ints
+        Input shape (N, C, H, W).
+    w_shape : tuple of 4 ints
+        Filter shape (F, C / groups, HH, WW).
+    stride, padding, dilation : int or (h, w) pair
+    groups : int
+        >= 1, dividing both C and F.
+
+    Returns
+    -------
+    out_shape : tuple of 4 ints
+        (N, F, H_out, W_out), H_out as in :func:`output_size`.
+    hyper : tuple
+        ``((sh, sw), (ph, pw), (dh, dw))`` as ints.
+    """
+    groups = _check_groups(groups)
+    C, F = x_shape[1], w_shape[0]
+    if C % groups or F % groups:
+        raise ValueError(
+            f"groups={groups} must divide the input channels C and the "
+            f"filters F: x has shape {tuple(x_shape)} (C={C}), w has "
+            f"shape {tuple(w_shape)} (F={F})"
+        )
+    if w_shape[1] != C // groups:
+        raise ValueError(
+            f"channel mismatch: w must have shape (F, C/groups, HH, WW) "
+            f"with C/groups = {C}/{groups} = {C // groups} for x of shape "
+            f"{tuple(x_shape)}, got w of shape {tuple(w_shape)}"
+        )
+    full = (F, C) + tuple(w_shape[2:])
+    return conv_output_shape(x_shape, full, stride, padding, dilation)
+
+
+def _float_pair(x, w, b):
+    """x, w (and b) as floating arrays of one common dtype."""
+    x = as_float_array(x, "x")
+    w = as_float_array(w, "w")
+    dtype = np.result_type(x, w)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    if b is not None:
+        b = as_float_array(b, "b").astype(dtype, copy=False)
+    return x, w, b
+
+
+def _check_bias(b, F, w_shape, layout):
+    if b is not None and b.shape != (F,):
+        raise ValueError(
+            f"b must have shape (F,) = {(F,)} for w of shape {w_shape} "
+            f"{layout}, got shape {b.shape}"
+        )
+
+
+def grouped_conv_args(x, w, b=None, stride=1, padding=0, dilation=1,
+                      groups=1):
+    """Check and convert the arguments of a grouped convolution.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    w : array_like of shape (F, C / groups, HH, WW)
+    b : array_like of shape (F,) or None
+    stride, padding, dilation : int or (h, w) pair
+    groups : int
+
+    Returns
+    -------
+    x, w : ndarray
+        Floating-point arrays of one common dtype.
+    b : ndarray of shape (F,) or None
+    out_shape : tuple of 4 ints
+        (N, F, H_out, W_out).
+    hyper : tuple
+        ``((sh, sw), (ph, pw), (dh, dw))``.
+    groups : int
+    """
+    x, w, b = _float_pair(x, w, b)
+    check_rank(x, 4, "x", "(N, C, H, W)")
+    check_rank(w, 4, "w", "(F, C/groups, HH, WW)")
+    out_shape, hyper = grouped_conv_output_shape(
+        x.shape, w.shape, stride, padding, dilation, groups)
+    _check_bias(b, w.shape[0], w.shape, "(F, C/groups, HH, WW)")
+    return x, w, b, out_shape, hyper, int(groups)
+
+
+def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
+                                output_padding=0, dilation=1, groups=1):
+    """Validate a transposed convolution's arguments; return its shape.
+
+    The layout of ``F.conv_transpose2d``: x is (N, C, H, W) and w is
+    (C, F / groups, HH, WW), so the output has F channels.  Output size::
+
+        H_out = (H - 1)*s - 2p + d(HH - 1) + output_padding + 1
+
+    the inverse of :func:`output_size`: a convolution with the same
+    stride, padding and dilation maps H_out back to H, and
+    ``output_padding`` (at most ``s - 1``) selects which of the ``s``
+    input sizes that a stride-s convolution sends to H is meant.
+    PyTorch accepts ``output_padding < max(s, d)`` per axis.
+
+    Parameters
+    ----------
+    x_shape : tuple of 4 ints
+        (N, C, H, W).
+    w_shape : tuple of 4 ints
+        (C, F / groups, HH, WW).
+    stride, padding, output_padding, dilation : int or (h, w) pair
+    groups : int
+        >= 1, dividing C.
+
+    Returns
+    -------
+    out_shape : tuple of 4 ints
+        (N, F, H_out, W_out).
+    hyper : tuple
+        ``((sh, sw), (ph, pw), (dh, dw), (oh, ow))`` as ints.
+    """
+    (sh, sw), (ph, pw), (dh, dw) = _check_hyper(stride, padding, dilation)
+    oh, ow = pair(output_padding, "output_padding")
+    groups = _check_groups(groups)
+    N, C, H, W = x_shape
+    Cw, Fg, HH, WW = w_shape
+    if min(x_shape) < 1 or min(w_shape) < 1:
+        raise ValueError(
+            f"empty dimension in x of shape {tuple(x_shape)} or w of "
+            f"shape {tuple(w_shape)}"
+        )
+    if C % groups:
+        raise ValueError(
+            f"groups={groups} must divide the input channels C: x has "
+            f"shape {tuple(x_shape)} (C={C})"
+        )
+    if Cw != C:
+        raise ValueError(
+            f"channel mismatch: w must have shape (C, F/groups, HH, WW) "
+            f"with C={C} for x of shape {tuple(x_shape)}, got w of shape "
+            f"{tuple(w_shape)}"
+        )
+    if (oh < 0 or ow < 0 or not (oh < sh or oh < dh)
+            or not (ow < sw or ow < dw)):
+        raise ValueError(
+            f"output_padding must be >= 0 and smaller than either stride "
+            f"or dilation, got output_padding {(oh, ow)}, stride "
+            f"{(sh, sw)}, dilation {(dh, dw)}"
+        )
+    H_out = (H - 1) * sh - 2 * ph + dh * (HH - 1) + oh + 1
+    W_out = (W - 1) * sw - 2 * pw + dw * (WW - 1) + ow + 1
+    if H_out < 1 or W_out < 1:
+        raise ValueError(
+            f"output size {(H_out, W_out)} is too small: x has shape "
+            f"{tuple(x_shape)}, w has shape {tuple(w_shape)}, padding "
+            f"{(ph, pw)} crops more than the output has"
+        )
+    out_shape = (N, Fg * groups, H_out, W_out)
+    return out_shape, ((sh, sw), (ph, pw), (dh, dw), (oh, ow))
+
+
+def conv_transpose_args(x, w, b=None, stride=1, padding=0,
+                        output_padding=0, dilation=1, groups=1):
+    """Check and convert the arguments of a transposed convolution.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    w : array_like of shape (C, F / groups, HH, WW)
+    b : array_like of shape (F,) or None
+    stride, padding, output_padding, dilation : int or (h, w) pair
+    groups : int
+
+    Returns
+    -------
+    x, w : ndarray
+        Floating-point arrays of one common dtype.
+    b : ndarray of shape (F,) or None
+    out_shape : tuple of 4 ints
+        (N, F, H_out, W_out).
+    hyper : tuple
+        ``((sh, sw), (ph, pw), (dh, dw), (oh, ow))``.
+    groups : int
+    """
+    x, w, b = _float_pair(x, w, b)
+    check_rank(x, 4, "x", "(N, C, H, W)")
+    check_rank(w, 4, "w", "(C, F/groups, HH, WW)")
+    out_shape, hyper = conv_transpose_output_shape(
+        x.shape, w.shape, stride, padding, output_padding, dilation,
+        groups)
+    _check_bias(b, out_shape[1], w.shape, "(C, F/groups, HH, WW)")
+    return x, w, b, out_shape, hyper, int(groups)
 
 
 def check_dout(dout, expected_shape, what):
@@ -372,3 +681,72 @@ def dout_arg(dout, expected_shape, what):
     dout = as_float_array(dout, "dout")
     check_dout(dout, expected_shape, what)
     return dout
+
+
+def pool2d_args(x, size=2, stride=None, padding=0, ceil_mode=False):
+    """Check and convert the arguments of a (max or average) pool.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    size, stride, padding, ceil_mode : see :func:`pool2d_output_shape`
+
+    Returns
+    -------
+    x : ndarray of shape (N, C, H, W), floating point
+    out_shape : tuple of 4 ints
+        (N, C, H_out, W_out).
+    hyper : tuple
+        ``((kh, kw), (sh, sw), (ph, pw))``.
+    """
+    x = as_float_array(x, "x")
+    check_rank(x, 4, "x", "(N, C, H, W)")
+    out_shape, hyper = pool2d_output_shape(x.shape, size, stride, padding,
+                                           ceil_mode)
+    return x, out_shape, hyper
+
+
+def batchnorm_args(x, gamma, beta=None, eps=1e-5):
+    """Check and convert the arguments of a spatial batch norm.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+    gamma : array_like of shape (C,)
+    beta : array_like of shape (C,) or None
+    eps : float
+        > 0.
+
+    Returns
+    -------
+    x, gamma : ndarray
+        Floating-point arrays of one common dtype.
+    beta : ndarray of shape (C,) or None
+    """
+    x = as_float_array(x, "x")
+    gamma = as_float_array(gamma, "gamma")
+    check_rank(x, 4, "x", "(N, C, H, W)")
+    dtype = np.result_type(x, gamma)
+    x, gamma = x.astype(dtype, copy=False), gamma.astype(dtype, copy=False)
+    N, C, H, W = x.shape
+    if min(x.shape) < 1:
+        raise ValueError(f"empty dimension in x of shape {x.shape}")
+    if N * H * W < 2:
+        raise ValueError(
+            f"batch norm needs more than 1 value per channel to compute "
+            f"batch statistics: x has shape {x.shape}, N*H*W = {N * H * W}"
+        )
+    arrays = [("gamma", gamma)]
+    if beta is not None:
+        beta = as_float_array(beta, "beta").astype(dtype, copy=False)
+        arrays.append(("beta", beta))
+    for name, arr in arrays:
+        if arr.shape != (C,):
+            raise ValueError(
+                f"{name} must have shape (C,) = {(C,)} for x of shape "
+                f"{x.shape}, got shape {arr.shape}"
+            )
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(
+            eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"eps must be a number > 0, got {eps!r}")
+    return x, gamma, beta
