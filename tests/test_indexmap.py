@@ -120,6 +120,40 @@ def test_reached_outputs_marks_untouched_cells(g):
     np.testing.assert_array_equal(reached > 0, dx[0, 0] != 0)
 
 
+def _axes(g):
+    """The two one-axis convolutions (rows, columns) of a geometry."""
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.padding, g.dilation
+    rows = indexmap.conv_geometry(g.H, 1, g.HH, 1, (sh, 1), (ph, 0),
+                                  (dh, 1))
+    cols = indexmap.conv_geometry(g.W, 1, g.WW, 1, (sw, 1), (pw, 0),
+                                  (dw, 1))
+    return rows, cols
+
+
+@pytest.mark.parametrize("g", CASES[::3])
+def test_each_map_is_the_product_of_its_two_axes(g):
+    # the browser tests build the 2-D maps they expect from the axes
+    rows, cols = _axes(g)
+    for i in range(g.H_out):
+        for j in range(g.W_out):
+            assert [(t.m, t.n, t.u_pad, t.v_pad, t.in_padding)
+                    for t in indexmap.forward_terms(g, i, j)] == [
+                (a.m, b.m, a.u_pad, b.u_pad, a.in_padding or b.in_padding)
+                for a in indexmap.forward_terms(rows, i, 0)
+                for b in indexmap.forward_terms(cols, j, 0)]
+    for u in range(g.H):
+        for v in range(g.W):
+            assert [(t.i, t.j, t.m, t.n)
+                    for t in indexmap.input_grad_terms(g, u, v)] == [
+                (a.i, b.i, a.m, b.m)
+                for a in indexmap.input_grad_terms(rows, u, 0)
+                for b in indexmap.input_grad_terms(cols, v, 0)]
+    np.testing.assert_array_equal(
+        indexmap.reached_outputs(g),
+        np.outer(indexmap.reached_outputs(rows)[:, 0],
+                 indexmap.reached_outputs(cols)[:, 0]))
+
+
 @pytest.mark.parametrize("args", [(4, 4, 5, 1), (3, 3, 2, 2, 0, 0),
                                   (5, 5, 3, 3, 1, -1), (5, 5, 3, 3, 0, 0,
                                                         3)])
