@@ -549,6 +549,16 @@ def input_grad_view(configs=({},), seed=0,
                  controls)
 
 
+def _full_title(eh, ew, rh, rw):
+    """Caption of the gather grid: what its zeros are (d = dilation)."""
+    title = (f"dL/dO with s−1 zeros inserted, a border of d(k−1) = "
+             f"{_pairtxt((eh, ew))} zeros")
+    if rh or rw:
+        title += (f", and the leftover rows/columns r = "
+                  f"{_pairtxt((rh, rw))} (hatched: no window reached them)")
+    return title
+
+
 def _gather_first(g, w, dout, dx, label):
     terms = indexmap.input_grad_terms(g, 0, 0)
     (sh, sw), (dh, dw) = g.stride, g.dilation
@@ -559,6 +569,10 @@ def _gather_first(g, w, dout, dx, label):
     cls = np.full(full.shape, "p")
     cls[eh:eh + dz.shape[0], ew:ew + dz.shape[1]] = "z"
     cls[eh:eh + dz.shape[0]:sh, ew:ew + dz.shape[1]:sw] = "."
+    (zh, zw), (rh, rw) = dz.shape, (g.H_pad - eh - dz.shape[0],
+                                    g.W_pad - ew - dz.shape[1])
+    cls[eh + zh:eh + zh + rh, ew:ew + zw + rw] = "s"
+    cls[eh:eh + zh + rh, ew + zw:ew + zw + rw] = "s"
     ph, pw = g.padding
     window = {(ph + a * dh, pw + b * dw): "in"
               for a in range(g.HH) for b in range(g.WW)}
@@ -569,8 +583,8 @@ def _gather_first(g, w, dout, dx, label):
              _grid("F: filter", w, {(t.m, t.n): "f" for t in terms}),
              _grid("rot180(F)", naive.rot180(w),
                    {(g.HH - 1 - t.m, g.WW - 1 - t.n): "f" for t in terms}),
-             _grid("dL/dO, zeros inserted and a border of d(k−1) zeros",
-                   full, window, cls.tolist()),
+             _grid(_full_title(eh, ew, rh, rw), full, window,
+                   cls.tolist()),
              _grid("dL/dX", dx, {(0, 0): "cur"})]
     return {"label": label, "info": _size_info(g), "grids": grids,
             "eq": ["dO = dL/dO"] + _sum_eq("dL/dX[0,0]", sym, nums,

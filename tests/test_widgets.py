@@ -188,7 +188,7 @@ def test_input_grad_preset_and_running_sums_match_cnnbp(c):
     terms = indexmap.input_grad_terms(g, 0, 0)
     assert set(_hl(view.first, "dL/dO")) == {(t.i, t.j) for t in terms}
     assert set(_hl(view.first, "F:")) == {(t.m, t.n) for t in terms}
-    window = _hl(view.first, "dL/dO, zeros")
+    window = _hl(view.first, "dL/dO with")
     assert len(window) == g.HH * g.WW
     assert sum(r == "g" for r in window.values()) == len(terms)
 
@@ -486,3 +486,21 @@ def test_book_extension_keeps_one_renderer_per_page():
     assert ext.static_names() == (
         f"_static/cnnbp-views/views-{version}.js",
         f"_static/cnnbp-views/views-{version}.css")
+
+
+def test_gather_grid_marks_the_leftover_rows_apart_from_the_border():
+    """H=6, k=3, stride 2: r = (6 - 3) mod 2 = 1 leftover row and column
+    follow the inserted zeros; the border around them is d(k-1) = 2."""
+    view = widgets.input_grad_view([dict(H=6, k=3, stride=2)])
+    grid = next(g for g in view.first["grids"]
+                if g["title"].startswith("dL/dO with"))
+    assert "d(k−1) = 2" in grid["title"] and "r = 1" in grid["title"]
+    cls = np.array(grid["cls"])
+    assert cls.shape == (8, 8)
+    assert (cls[5, 2:6] == "s").all() and (cls[2:6, 5] == "s").all()
+    assert (cls[2:5, 2:5] != "s").all()
+    assert (cls[:2] == "p").all() and (cls[6:] == "p").all()
+    even = widgets.input_grad_view([dict(H=7, k=3, stride=2)])
+    title = next(g["title"] for g in even.first["grids"]
+                 if g["title"].startswith("dL/dO with"))
+    assert "leftover" not in title

@@ -550,11 +550,25 @@
         cls[eh + r][ew + c] = dz.cls[r][c];
       });
     });
+    var rh = g.Hpad - eh - dz.vals.length;
+    var rw = g.Wpad - ew - dz.vals[0].length;
+    var zh = dz.vals.length;
+    var zw = dz.vals[0].length;
+    full.forEach(function (row, r) {
+      row.forEach(function (v, c) {
+        var inBlock = r >= eh && r < eh + zh + rh && c >= ew &&
+          c < ew + zw + rw;
+        if (inBlock && (r >= eh + zh || c >= ew + zw)) { cls[r][c] = "s"; }
+      });
+    });
     grids.push(grid("wrot", "wrot", "rot180(F): F turned half a circle",
       rot180(w)));
-    grids.push(grid("doutfull", "doutfull", "dL/dO with zeros inserted " +
-      "(stride) and a border of d(k\u22121) zeros; window: rot180(F) for " +
-      "dL/dX<sup>pad</sup>[u,v]", full, {cls: cls}));
+    grids.push(grid("doutfull", "doutfull", "dL/dO with s\u22121 zeros " +
+      "inserted, a border of d(k\u22121) = " + pairText([eh, ew]) +
+      " zeros" + (rh || rw ? ", and the leftover rows/columns r = " +
+      pairText([rh, rw]) + " (hatched: no window reached them)" : "") +
+      "; window: rot180(F) for dL/dX<sup>pad</sup>[u,v]", full,
+      {cls: cls}));
     grids.push(grid("dx", "dx", "dL/dX", dx, {select: true}));
     return {
       geom: geom,
