@@ -10,6 +10,10 @@ safe for colour-blind readers), the same row/column labels (indices from
 :data:`cnnbp.widgets.PALETTE` (``in``, ``f``, ``out``, ``g``, ``cur``,
 ``win``, ``tie``).  A plain list of cells means role ``"in"``.
 """
+
+import re
+from html import escape
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation, patches
@@ -188,9 +192,43 @@ def step_animation(arrays, steps, titles=None, paddings=None, captions=None,
 
     anim = animation.FuncAnimation(fig, frame, frames=len(steps),
                                    interval=interval)
-    html = anim.to_jshtml(default_mode="once")
+    html = animation_html(anim, alt=captions[0] if captions else
+                          "Animation of the highlighted cells, one step "
+                          "per frame")
     plt.close(fig)
     return HTML(html)
+
+
+_CDN_LINK = re.compile(r'<link rel="stylesheet"\s+href="https://[^"]*'
+                       r'font-awesome[^"]*">\s*')
+
+
+def animation_html(anim, alt):
+    """``anim.to_jshtml()`` made fit for an offline, accessible page.
+
+    matplotlib's player starts with a Font Awesome stylesheet from a CDN
+    that it does not need (its buttons are inline SVG): the link is
+    dropped, so nothing is fetched in the book or in JupyterLab. The
+    frame image gets ``alt`` text and the frame slider a label.
+
+    Parameters
+    ----------
+    anim : matplotlib.animation.Animation
+    alt : str
+        What the animation shows, for a reader who cannot see it.
+
+    Returns
+    -------
+    str
+        HTML that plays the animation once.
+    """
+    html = _CDN_LINK.sub("", anim.to_jshtml(default_mode="once"))
+    html = re.sub(r'<img id="(_anim_img\w+)"',
+                  lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"',
+                  html)
+    return re.sub(r'<input id="(_anim_slider\w+)" type="range"',
+                  lambda m: f'<input id="{m.group(1)}" type="range" '
+                  f'aria-label="animation frame"', html)
 
 
 def forward_animation(x, w, stride=1, padding=0, dilation=1, interval=900):
