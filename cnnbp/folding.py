@@ -30,7 +30,7 @@ _SCRIPT = """<div id="%(id)s" hidden="hidden"></div><script>
     if (!mark) { return false; }
     var cell = mark.closest(".jp-Cell");
     if (!cell) { return false; }
-    var bar = cell.querySelector(".jp-OutputCollapser");
+    var bar = cell.querySelector(".jp-OutputCollapser .jp-Collapser-child");
     if (bar && !cell.querySelector(".jp-OutputPlaceholder")) { bar.click(); }
     return true;
   }

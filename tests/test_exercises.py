@@ -924,8 +924,13 @@ def test_passing_cases_say_nothing_more(capsys):
 def test_the_package_ships_every_subpackage():
     """A regular (non-editable) install must include cnnbp.exercises."""
     import tomllib
+
+    from setuptools import find_packages
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    listed = set(config["tool"]["setuptools"]["packages"])
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    listed = set(find_packages(str(REPO), include=include))
     found = {".".join(p.parent.relative_to(REPO).parts)
              for p in (REPO / "cnnbp").rglob("__init__.py")}
-    assert found <= listed, f"add {sorted(found - listed)} to pyproject"
+    assert "cnnbp.exercises" in found
+    assert found <= listed, f"pyproject's package search misses " \
+        f"{sorted(found - listed)}"

@@ -80,10 +80,11 @@ def test_markdown_uses_only_what_jupyterlab_renders(path):
         text = source(cell)
         hit = ONLY_SPHINX.search(text)
         assert not hit, f"{path.stem}, cell {k}: {hit.group(0)}"
-        for ref in re.findall(r"\{ref\}`([^`]+)`", text):
+        for role, ref in re.findall(r"\{(ref|eq|numref)\}`([^`]+)`",
+                                    text):
             label = re.sub(r"^.*<([^>]+)>$", r"\1", ref)
             assert label in own, (
-                f"{path.stem}, cell {k}: {{ref}} to {label!r} in another "
+                f"{path.stem}, cell {k}: {{{role}}} to {label!r} in another "
                 f"notebook; JupyterLab cannot resolve it: link the file, "
                 f"[text](NN_chapter.ipynb)")
         for target in re.findall(r"\]\(([^)#\s]+\.ipynb)", text):

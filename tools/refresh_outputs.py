@@ -24,9 +24,11 @@ exactly what the book displays and nbval compares:
 """
 
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -87,10 +89,15 @@ def refresh(path):
     """Execute the notebook at ``path`` and write it back, tidied."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}
-                   ).execute()
+    # Unix sockets, not TCP ports: with several kernels starting at once
+    # (parallel refreshes, a test run) two can race for one port and the
+    # client then waits on the wrong kernel until the cell timeout.
+    with tempfile.TemporaryDirectory() as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc",
+                           ip=str(Path(sockets) / "kernel"))
+        NotebookClient(nb, km=km, timeout=600, record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}
+                       ).execute()
     nbformat.write(tidy(nb), path)
 
 

@@ -26,9 +26,10 @@ TAGS = re.compile(r"</?[A-Za-z][^>]*>")
 
 
 def plain(text):
-    """What a reader sees of a quiz string without math: tags dropped,
-    entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(TAGS.sub("", text)).split())
+    """What a reader sees of a quiz string without math: tags and
+    backticks dropped, entities decoded, whitespace collapsed."""
+    text = html.unescape(TAGS.sub("", text)).replace("`", "")
+    return " ".join(text.split())
 
 
 def has_math(text):
@@ -110,6 +111,7 @@ def check_numeric(page, wrapper, question, where, wrong_too=True):
     if wrong_too:
         entries.insert(0, (wrong_entry(question), False))
     for entry, correct in entries:
+        box.fill("")
         box.click()
         page.keyboard.type(entry)
         page.keyboard.press("Enter")
