@@ -1,7 +1,8 @@
 """The digits data set (scikit-learn's 8x8 handwritten digits), split.
 
-scikit-learn is imported only when :func:`load_digits_split` runs; the
-rest of cnnbp depends on NumPy alone.
+scikit-learn is imported only when :func:`load_digits_split` runs (it
+ships the data: nothing is downloaded); the rest of cnnbp depends on
+NumPy alone.
 """
 
 from typing import NamedTuple
@@ -12,58 +13,84 @@ __all__ = ["DigitsSplit", "load_digits_split", "minibatches"]
 
 
 class DigitsSplit(NamedTuple):
-    """Train/test arrays; unpack as ``x_train, y_train, x_test, y_test``.
+    """Train / validation / test arrays.
+
+    Unpack as ``x_train, y_train, x_val, y_val, x_test, y_test``.
 
     Attributes
     ----------
     x_train : ndarray of shape (N_train, 1, 8, 8)
     y_train : ndarray of shape (N_train,), int64 labels 0-9
+    x_val : ndarray of shape (N_val, 1, 8, 8)
+    y_val : ndarray of shape (N_val,), int64 labels 0-9
     x_test : ndarray of shape (N_test, 1, 8, 8)
     y_test : ndarray of shape (N_test,), int64 labels 0-9
     """
 
     x_train: np.ndarray
     y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
 
 
-def load_digits_split(test_size=0.2, seed=0, dtype=np.float64):
-    """Load the 1797 digits, split stratified by class, and normalise.
+def load_digits_split(val_size=0.2, test_size=0.2, seed=0,
+                      dtype=np.float64):
+    """Load the 1797 digits, split them three ways by class, and scale.
 
-    Pixels (0-16) are standardised with the *training* set's mean and
-    standard deviation (one scalar each), so the test set leaks nothing.
+    The test set (``test_size`` of all samples) is split off first, then
+    the validation set (``val_size`` of all samples) from the rest; both
+    splits are shuffled with ``seed`` and stratified, so every set has
+    the ten classes in the proportions of the whole.
+
+    Pixels (integers 0-16) are divided by one number, the root mean
+    square of the *training* pixels, so the training pixels have mean
+    square 1 and the validation and test sets leak nothing into the
+    scaling.  Nothing is subtracted: the blank background stays exactly
+    0, the value a convolution's zero padding adds around the image.
 
     Parameters
     ----------
-    test_size : float
-        Fraction of samples held out, in (0, 1).
+    val_size, test_size : float
+        Fractions of all samples held out for validation and test, each
+        in (0, 1), with ``val_size + test_size < 1``.
     seed : int
-        Seed of the shuffled, stratified split.
+        Seed of the shuffled, stratified splits.
     dtype : numpy dtype
         float64 (default) or float32.
 
     Returns
     -------
     DigitsSplit
-        ``(x_train, y_train, x_test, y_test)``; images of shape
-        (N, 1, 8, 8) (one channel), labels of shape (N,).
+        ``(x_train, y_train, x_val, y_val, x_test, y_test)``; images of
+        shape (N, 1, 8, 8) (one channel), labels of shape (N,).
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must lie in (0, 1), got {test_size}")
+    for name, size in (("val_size", val_size), ("test_size", test_size)):
+        if not 0 < size < 1:
+            raise ValueError(f"{name} must lie in (0, 1), got {size}")
+    if val_size + test_size >= 1:
+        raise ValueError(
+            f"val_size + test_size must be < 1, got {val_size} + "
+            f"{test_size}"
+        )
     digits = load_digits()
     x = digits.images.astype(np.float64)[:, None, :, :]
     y = digits.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
+    x_rest, x_test, y_rest, y_test = train_test_split(
         x, y, test_size=test_size, random_state=seed, stratify=y
     )
-    mean, std = x_train.mean(), x_train.std()
-    x_train = ((x_train - mean) / std).astype(dtype)
-    x_test = ((x_test - mean) / std).astype(dtype)
-    return DigitsSplit(x_train, y_train, x_test, y_test)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=val_size / (1 - test_size),
+        random_state=seed, stratify=y_rest
+    )
+    scale = np.sqrt(np.mean(x_train ** 2))
+    return DigitsSplit((x_train / scale).astype(dtype), y_train,
+                       (x_val / scale).astype(dtype), y_val,
+                       (x_test / scale).astype(dtype), y_test)
 
 
 def minibatches(n, batch_size, rng=0):

@@ -7,22 +7,29 @@ The loop is the one the training chapter explains::
             loss = loss_fn.forward(model.forward(x), y)
             model.backward(loss_fn.backward())
             optimizer.step()
+        evaluate on the validation set
 
-Everything is seeded, so a run is repeatable.
+:func:`fit` takes a training set and, optionally, a validation set on
+which every choice (learning rate, number of epochs) is made; it never
+takes the test set, which is evaluated once, at the end, with
+:func:`accuracy`.  Everything is seeded, so a run is repeatable.
 """
 
-import time
 from typing import NamedTuple
 
 import numpy as np
 
 from .data import minibatches
 from .gradcheck import numerical_gradient, rel_error
+from .progress import Progress
 
 __all__ = [
     "History",
     "fit",
     "accuracy",
+    "evaluate",
+    "gradient_norm",
+    "wilson_interval",
     "confusion_matrix",
     "check_model_gradients",
 ]
@@ -35,16 +42,19 @@ class History(NamedTuple):
     ----------
     train_loss : list of float
         Mean mini-batch loss over the epoch.
-    train_accuracy, test_accuracy : list of float
-        Accuracy on the whole training / test set after the epoch.
-    seconds : list of float
-        Wall-clock time of the epoch's updates.
+    train_accuracy : list of float
+        Fraction of the epoch's training samples classified right by
+        the forward pass of their mini-batch (so with the weights of
+        that moment, like ``train_loss``; it costs no extra pass).
+    val_loss, val_accuracy : list of float
+        Loss and accuracy on the validation set after the epoch (empty
+        lists when :func:`fit` had no validation set).
     """
 
     train_loss: list
     train_accuracy: list
-    test_accuracy: list
-    seconds: list
+    val_loss: list
+    val_accuracy: list
 
 
 def accuracy(model, x, y):
@@ -63,8 +73,54 @@ def accuracy(model, x, y):
     return float(np.mean(model.predict(x) == np.asarray(y)))
 
 
-def fit(model, loss_fn, optimizer, data, epochs=10, batch_size=32,
-        seed=0, lr_schedule=None, progress=True):
+def evaluate(model, loss_fn, x, y, batch_size=512):
+    """Mean loss and accuracy of ``model`` on (x, y), in evaluation mode.
+
+    Parameters
+    ----------
+    model : Sequential
+    loss_fn : SoftmaxCrossEntropy
+    x : ndarray of shape (N, C, H, W)
+    y : ndarray of shape (N,), integer labels
+    batch_size : int
+        Samples per forward pass (memory only; the result is the same).
+
+    Returns
+    -------
+    (float, float)
+        ``(loss, accuracy)``.
+    """
+    y = np.asarray(y)
+    mode = model.training
+    model.eval()
+    try:
+        scores = np.concatenate([model.forward(x[k:k + batch_size])
+                                 for k in range(0, len(x), batch_size)])
+    finally:
+        model.train(mode)
+    loss = loss_fn.forward(scores, y)
+    return loss, float(np.mean(scores.argmax(axis=1) == y))
+
+
+def _pair(data, name):
+    """``data`` as an (x, y) pair of one length, else ValueError."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        size = (f" of length {len(data)}"
+                if isinstance(data, (tuple, list)) else "")
+        raise ValueError(
+            f"{name} must be a pair (x, y), got "
+            f"{type(data).__name__}{size}"
+        )
+    x, y = data
+    if len(x) != len(y):
+        raise ValueError(
+            f"{name}: x has {len(x)} samples but y has {len(y)}"
+        )
+    return x, np.asarray(y)
+
+
+def fit(model, loss_fn, optimizer, train, validation=None, epochs=10,
+        batch_size=32, seed=0, lr_schedule=None, progress=True):
     """Train ``model`` with mini-batch updates; return a :class:`History`.
 
     Parameters
@@ -74,9 +130,12 @@ def fit(model, loss_fn, optimizer, data, epochs=10, batch_size=32,
     optimizer : SGD or Adam
         Its ``lr`` attribute is set each epoch when ``lr_schedule`` is
         given.
-    data : tuple (x_train, y_train, x_test, y_test)
-        Images of shape (N, C, H, W), labels of shape (N,), as returned
-        by :func:`cnnbp.data.load_digits_split`.
+    train : pair (x_train, y_train)
+        Images of shape (N, C, H, W) and labels of shape (N,).
+    validation : pair (x_val, y_val), optional
+        Evaluated after every epoch, to choose the learning rate and the
+        number of epochs.  Never pass the test set: it is for one final
+        evaluation, after every choice is made.
     epochs : int
         Passes over the training set (at least 1).
     batch_size : int
@@ -86,7 +145,7 @@ def fit(model, loss_fn, optimizer, data, epochs=10, batch_size=32,
     lr_schedule : callable, optional
         ``lr_schedule(epoch) -> float``, the learning rate of an epoch.
     progress : bool
-        Show a progress bar (tqdm) over the mini-batches.
+        Show a :class:`cnnbp.progress.Progress` bar over the mini-batches.
 
     Returns
     -------
@@ -96,51 +155,100 @@ def fit(model, loss_fn, optimizer, data, epochs=10, batch_size=32,
         if isinstance(value, bool) or not isinstance(value, int) \
                 or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    x_train, y_train, x_test, y_test = data
+    x_train, y_train = _pair(train, "train")
+    if validation is not None:
+        x_val, y_val = _pair(validation, "validation")
     n_batches = -(-len(x_train) // batch_size)
     rng = np.random.default_rng(seed)
     history = History([], [], [], [])
-    bar = _progress_bar(epochs * n_batches, progress)
-    try:
+    with Progress(epochs * n_batches, "training", "mini-batches",
+                  show=progress) as bar:
         for epoch in range(epochs):
             if lr_schedule is not None:
                 optimizer.lr = lr_schedule(epoch)
-            start, losses = time.perf_counter(), []
+            losses, hits = [], 0
             for idx in minibatches(len(x_train), batch_size, rng):
                 scores = model.forward(x_train[idx])
                 losses.append(loss_fn.forward(scores, y_train[idx]))
+                hits += int(np.sum(scores.argmax(axis=1) == y_train[idx]))
                 model.backward(loss_fn.backward())
                 optimizer.step()
-                bar.update(1)
-            history.seconds.append(time.perf_counter() - start)
+                bar.update()
             history.train_loss.append(float(np.mean(losses)))
-            history.train_accuracy.append(accuracy(model, x_train, y_train))
-            history.test_accuracy.append(accuracy(model, x_test, y_test))
-            bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}",
-                            test_acc=f"{history.test_accuracy[-1]:.4f}")
-    finally:
-        bar.close()
+            history.train_accuracy.append(hits / len(x_train))
+            status = (f"epoch {epoch + 1}/{epochs}, training loss "
+                      f"{history.train_loss[-1]:.3f}")
+            if validation is not None:
+                val_loss, val_acc = evaluate(model, loss_fn, x_val, y_val)
+                history.val_loss.append(val_loss)
+                history.val_accuracy.append(val_acc)
+                status += f", validation accuracy {val_acc:.3f}"
+            bar.update(0, text=status)
     return history
 
 
-def _progress_bar(total, show):
-    """A tqdm bar (notebook-aware) or a silent stand-in."""
-    if show:
-        from tqdm.auto import tqdm
+def gradient_norm(model, loss_fn, x, y):
+    """Euclidean norm of the gradient of the mean loss on (x, y).
 
-        return tqdm(total=total, desc="training", unit="batch")
-    return _SilentBar()
+    One forward and backward pass; all parameter gradients of the
+    model, joined into one vector.
+
+    Parameters
+    ----------
+    model : Sequential
+    loss_fn : SoftmaxCrossEntropy
+    x : ndarray of shape (N, C, H, W)
+    y : ndarray of shape (N,), integer labels
+
+    Returns
+    -------
+    float
+    """
+    loss_fn.forward(model.forward(x), y)
+    model.backward(loss_fn.backward())
+    return float(np.sqrt(sum(np.sum(layer.grads[name] ** 2)
+                             for layer, name in model.parameters())))
 
 
-class _SilentBar:
-    def update(self, n):
-        pass
+def wilson_interval(correct, n, z=1.959963984540054):
+    """Wilson score interval for a proportion of ``correct`` out of ``n``.
 
-    def set_postfix(self, **kwargs):
-        pass
+    The interval for the accuracy on the population a test set of ``n``
+    samples was drawn from (95 % for the default ``z``)::
 
-    def close(self):
-        pass
+        centre = (k + z^2 / 2) / (n + z^2)
+        half = z / (n + z^2) * sqrt(k (n - k) / n + z^2 / 4)
+
+    Parameters
+    ----------
+    correct : int or float
+        Number of correct samples k, 0 <= k <= n (a mean over runs may
+        be fractional).
+    n : int
+        Number of samples, at least 1.
+    z : float
+        Standard-normal quantile; 1.96 for 95 %.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper bound, within [0, 1].
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(354, 360)
+    >>> f"{lo:.4f} {hi:.4f}"
+    '0.9641 0.9923'
+    """
+    if n < 1 or not 0 <= correct <= n:
+        raise ValueError(
+            f"need 0 <= correct <= n and n >= 1, got correct={correct}, "
+            f"n={n}"
+        )
+    centre = (correct + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * np.sqrt(correct * (n - correct) / n
+                                     + z * z / 4)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def confusion_matrix(y_true, y_pred, n_classes=10):
@@ -195,7 +303,9 @@ def check_model_gradients(model, loss_fn, x, y, h=1e-6):
     list of (str, tuple, float)
         ``(name, shape, relative error)`` per parameter array, named
         ``"<index>.<Layer>.<param>"`` in model order.  A correct
-        backward pass gives errors around 1e-7 or smaller.
+        backward pass gives errors below 1e-7 (``gradcheck.TOLERANCE``)
+        at a generic point: one where no ReLU input sits exactly at 0,
+        its kink (all-zero input patches and zero biases put it there).
     """
     loss_fn.forward(model.forward(x), y)
     model.backward(loss_fn.backward())

@@ -1,12 +1,17 @@
 """Tests of cnnbp.training: the loop, the metrics, the model gradient check."""
 
+import doctest
+import inspect
+
 import numpy as np
 import pytest
 
+from cnnbp import training
 from cnnbp.layers import (SGD, Conv2d, Flatten, Linear, MaxPool2d, ReLU,
                           Sequential, SoftmaxCrossEntropy)
 from cnnbp.training import (accuracy, check_model_gradients,
-                            confusion_matrix, fit)
+                            confusion_matrix, evaluate, fit, gradient_norm,
+                            wilson_interval)
 
 
 def tiny_model(seed=0):
@@ -27,14 +32,54 @@ def toy_data(seed=0):
 
 
 def test_fit_learns_a_separable_problem_and_records_every_epoch():
-    model, data = tiny_model(), toy_data()
-    before = accuracy(model, data[2], data[3])
-    history = fit(model, SoftmaxCrossEntropy(), SGD(model, lr=0.1), data,
-                  epochs=8, batch_size=5, progress=False)
+    model = tiny_model()
+    x, y, x_val, y_val = toy_data()
+    before = accuracy(model, x_val, y_val)
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model, lr=0.1), (x, y),
+                  (x_val, y_val), epochs=8, batch_size=5, progress=False)
     assert all(len(h) == 8 for h in history)
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
-    assert history.test_accuracy[-1] == 1.0 > before
-    assert history.test_accuracy[-1] == accuracy(model, data[2], data[3])
+    assert history.val_accuracy[-1] == 1.0 > before
+    assert history.val_accuracy[-1] == accuracy(model, x_val, y_val)
+    assert history.val_loss[-1] == evaluate(
+        model, SoftmaxCrossEntropy(), x_val, y_val)[0]
+
+
+def test_fit_without_validation_records_training_only():
+    model = tiny_model()
+    x, y = toy_data()[:2]
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model, lr=0.1), (x, y),
+                  epochs=2, progress=False)
+    assert len(history.train_loss) == len(history.train_accuracy) == 2
+    assert history.val_loss == history.val_accuracy == []
+
+
+def test_training_accuracy_counts_the_mini_batches_as_they_are_seen():
+    """One sample per batch and lr = 0: every forward pass uses the initial
+    weights, so the running count equals the accuracy before training."""
+    model = tiny_model()
+    x, y = toy_data()[:2]
+    expected = accuracy(model, x, y)
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model, lr=0.0), (x, y),
+                  epochs=1, batch_size=1, progress=False)
+    assert history.train_accuracy == [expected]
+
+
+def test_fit_takes_no_test_set():
+    """The signature has a training and a validation set, nothing else;
+    a four-array tuple (train and test together) is refused."""
+    names = list(inspect.signature(fit).parameters)
+    assert names[:5] == ["model", "loss_fn", "optimizer", "train",
+                         "validation"]
+    assert not any("test" in name for name in names)
+    model = tiny_model()
+    with pytest.raises(ValueError, match=r"train must be a pair \(x, y\)"):
+        fit(model, SoftmaxCrossEntropy(), SGD(model), toy_data(),
+            progress=False)
+    x, y = toy_data()[:2]
+    with pytest.raises(ValueError, match="validation: x has 45 samples"):
+        fit(model, SoftmaxCrossEntropy(), SGD(model), (x, y),
+            (x, y[:3]), progress=False)
 
 
 def test_fit_is_repeatable_and_applies_the_schedule():
@@ -42,7 +87,7 @@ def test_fit_is_repeatable_and_applies_the_schedule():
     for _ in range(2):
         model = tiny_model()
         opt = SGD(model, lr=1.0)
-        history = fit(model, SoftmaxCrossEntropy(), opt, toy_data(),
+        history = fit(model, SoftmaxCrossEntropy(), opt, toy_data()[:2],
                       epochs=3, batch_size=7, seed=3, progress=False,
                       lr_schedule=lambda e: 0.1 / (e + 1))
         runs.append(history.train_loss)
@@ -55,8 +100,59 @@ def test_fit_is_repeatable_and_applies_the_schedule():
 def test_fit_rejects_bad_counts(kw):
     model = tiny_model()
     with pytest.raises(ValueError, match="must be an int >= 1"):
-        fit(model, SoftmaxCrossEntropy(), SGD(model), toy_data(),
+        fit(model, SoftmaxCrossEntropy(), SGD(model), toy_data()[:2],
             progress=False, **kw)
+
+
+def test_fit_shows_a_final_progress_line_outside_a_kernel(capsys):
+    model = tiny_model()
+    fit(model, SoftmaxCrossEntropy(), SGD(model, lr=0.1), toy_data()[:2],
+        toy_data()[2:], epochs=2, batch_size=20)
+    line = capsys.readouterr().out
+    assert line.startswith("training: 6/6 mini-batches, epoch 2/2, "
+                           "training loss ")
+    assert ", validation accuracy " in line and line.count("\n") == 1
+
+
+def test_evaluate_matches_the_loss_and_accuracy_by_hand():
+    model = tiny_model()
+    x, y = toy_data()[:2]
+    loss, acc = evaluate(model, SoftmaxCrossEntropy(), x, y, batch_size=7)
+    assert loss == pytest.approx(
+        SoftmaxCrossEntropy().forward(model.forward(x), y), rel=1e-12)
+    assert acc == accuracy(model, x, y)
+
+
+def test_gradient_norm_joins_every_parameter_gradient():
+    model = tiny_model()
+    x, y = toy_data()[:2]
+    norm = gradient_norm(model, SoftmaxCrossEntropy(), x, y)
+    by_hand = np.sqrt(sum(np.sum(layer.grads[name] ** 2)
+                          for layer, name in model.parameters()))
+    assert norm == pytest.approx(by_hand) and norm > 0
+
+
+@pytest.mark.parametrize("k, n", [(354, 360), (0, 10), (10, 10), (7, 9),
+                                  (348.2, 360)])
+def test_wilson_interval_matches_scipy(k, n):
+    stats = pytest.importorskip("scipy.stats")
+    low, high = wilson_interval(k, n)
+    if k == int(k):
+        ref = stats.binomtest(int(k), n).proportion_ci(method="wilson")
+        assert (low, high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+    assert 0 <= low <= k / n <= high <= 1
+
+
+def test_wilson_interval_of_the_reviewers_example():
+    """98.3 % of 360 (354 right): roughly 96.4 to 99.2 %."""
+    low, high = wilson_interval(354, 360)
+    assert (round(low, 3), round(high, 3)) == (0.964, 0.992)
+
+
+@pytest.mark.parametrize("k, n", [(-1, 10), (11, 10), (0, 0)])
+def test_wilson_interval_rejects_impossible_counts(k, n):
+    with pytest.raises(ValueError, match="0 <= correct <= n"):
+        wilson_interval(k, n)
 
 
 def test_confusion_matrix_counts_pairs():
@@ -110,3 +206,8 @@ def test_check_model_gradients_leaves_parameters_unchanged():
     check_model_gradients(model, SoftmaxCrossEntropy(), x[:2], y[:2])
     for (layer, name), old in zip(model.parameters(), before):
         np.testing.assert_array_equal(layer.params[name], old)
+
+
+def test_docstring_examples():
+    result = doctest.testmod(training)
+    assert result.attempted > 0 and result.failed == 0
