@@ -145,3 +145,19 @@ def test_shifted_copies_sum_is_the_filter_gradient_reading():
         for n in range(2):
             assert dw[0, 0, m, n] == pytest.approx(np.sum(
                 dout[0, 0] * x[0, 0, m:m + H_out, n:n + W_out]))
+
+
+def test_im2col_copies_overlapping_windows_in_filter_order():
+    """im2col is a copy, not a reshape: a 4x4 input and a 3x3 kernel give
+    4 windows of 9 entries, 36 numbers from 16 cells, each window in the
+    filter's own order (no reversal), so one product gives every output."""
+    x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    cols = cnnbp.im2col(x, 3, 3)
+    assert cols.shape == (4, 9) and cols.size == 36 > x.size == 16
+    assert set(cols.ravel()) == set(x.ravel())
+    for r, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        np.testing.assert_array_equal(cols[r], x[0, 0, i:i + 3,
+                                                 j:j + 3].ravel())
+    w = np.random.default_rng(8).standard_normal((1, 1, 3, 3))
+    np.testing.assert_allclose((cols @ w.ravel()).reshape(2, 2),
+                               conv_single(x[0, 0], w[0, 0]), atol=1e-12)

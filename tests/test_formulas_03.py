@@ -1,9 +1,12 @@
 """Claims of book/03_stride.ipynb, checked numerically."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import cnnbp
-from cnnbp import indexmap
+from cnnbp import indexmap, naive
 
 X5 = np.array([[0, 2, -3, 2, -3],
                [-2, -2, -2, -1, -2],
@@ -150,3 +153,28 @@ def test_zero_inserted_gradient_is_short_by_h_minus_k_mod_s(H, k, s):
                                stride=s)[0]
     assert np.all(dx[0, 0, covered:, :] == 0)
     assert dx[0, 0, covered - 1, :].any()
+
+
+@pytest.mark.parametrize("k, d", [(3, 1), (3, 2), (2, 3), (4, 2)])
+def test_dilated_filter_taps_are_d_apart_and_span_d_k_minus_1_plus_1(k, d):
+    """Dilation d: taps d cells apart, spanning d(k - 1) + 1 cells."""
+    rng = np.random.default_rng(k * d)
+    x = rng.standard_normal((1, 1, 12, 11))
+    w = rng.standard_normal((1, 1, k, k))
+    span = d * (k - 1) + 1
+    assert naive.dilate(w, d).shape[-2:] == (span, span)
+    np.testing.assert_allclose(cnnbp.conv2d(x, w, dilation=d),
+                               cnnbp.conv2d(x, naive.dilate(w, d)),
+                               atol=1e-12)
+    assert cnnbp.output_size(12, k, dilation=d) == 12 - span + 1
+
+
+def test_dilation_is_defined_where_the_chapter_first_uses_it():
+    """The first markdown cell of the chapter that mentions dilation also
+    says what it is (Padding, the next chapter, treats it in full)."""
+    path = Path(__file__).resolve().parents[1] / "book" / "03_stride.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    first = next("".join(c["source"]) for c in cells
+                 if c["cell_type"] == "markdown"
+                 and "dilation" in "".join(c["source"]))
+    assert "**dilation**" in first and "taps" in first

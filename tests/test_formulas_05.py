@@ -1,4 +1,7 @@
 """Claims of book/05_channels.ipynb, checked against cnnbp."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,3 +111,25 @@ def test_worked_example_cell():
                     float((xs[0, c, i:i + 2, j:j + 2] * ws[f, c]).sum())
                     for c in range(3))
                 assert out[0, f, i, j] == by_hand
+
+
+def test_grouped_filters_have_c_over_g_channels():
+    """'A filter has as many channels as its input' holds for the standard
+    convolution; with g groups a filter has C/g channels (depthwise: 1)."""
+    torch = pytest.importorskip("torch")
+    assert torch.nn.Conv2d(16, 32, 3).weight.shape == (32, 16, 3, 3)
+    assert torch.nn.Conv2d(16, 32, 3, groups=4).weight.shape == (32, 4, 3, 3)
+    assert torch.nn.Conv2d(16, 16, 3, groups=16).weight.shape == (16, 1, 3,
+                                                                  3)
+
+
+def test_worked_sum_quiz_comes_before_the_sum_is_printed():
+    path = Path(__file__).resolve().parents[1] / "book" / "05_channels.ipynb"
+    cells = ["".join(c["source"])
+             for c in json.loads(path.read_text())["cells"]]
+    quiz = next(k for k, s in enumerate(cells)
+                if "quiz.show" in s and "channels-worked-sum" in s)
+    maps = next(k for k, s in enumerate(cells) if "per_channel = [" in s)
+    total = next(k for k, s in enumerate(cells)
+                 if "sum(per_channel) + bs[f]" in s)
+    assert maps < quiz < total

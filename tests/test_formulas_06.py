@@ -4,6 +4,7 @@ import pytest
 
 import cnnbp
 from cnnbp import gradcheck, naive
+from cnnbp.gradcheck import TOLERANCE
 
 
 def numeric_dw(dout, x, w, stride=1, padding=0):
@@ -67,7 +68,7 @@ def test_sum_over_outputs_not_filter_range():
                              g[:, :, :k, :k])
         right = naive.filter_gradient(g, x, w)
         assert np.allclose(wrong, right) == same
-        assert gradcheck.rel_error(right, numeric_dw(g, x, w)) < 1e-7
+        assert gradcheck.rel_error(right, numeric_dw(g, x, w)) < TOLERANCE
 
 
 @pytest.mark.parametrize("H, W, k, s, p", [(7, 6, 3, 2, 0), (5, 5, 3, 2, 0),
@@ -85,7 +86,7 @@ def test_stride_is_correlation_with_dilated_dout(H, W, k, s, p):
     dw = cnnbp.conv2d_backward(g, x, w, s, p)[1]
     np.testing.assert_allclose(via_dilate, dw, atol=1e-12)
     np.testing.assert_allclose(via_dilation, dw, atol=1e-12)
-    assert gradcheck.rel_error(dw, numeric_dw(g, x, w, s, p)) < 1e-7
+    assert gradcheck.rel_error(dw, numeric_dw(g, x, w, s, p)) < TOLERANCE
 
 
 def test_dilated_dout_shape_and_correlation_size():
@@ -109,7 +110,7 @@ def test_batch_is_summed_not_averaged():
     dw = cnnbp.conv2d_backward(g, x, w)[1]
     np.testing.assert_allclose(dw, total, atol=1e-12)
     num = numeric_dw(g, x, w)
-    assert gradcheck.rel_error(dw, num) < 1e-7
+    assert gradcheck.rel_error(dw, num) < TOLERANCE
     assert abs(gradcheck.rel_error(dw / 3, num) - 0.5) < 1e-6
 
 
@@ -144,7 +145,7 @@ def test_classic_mistakes_fail_the_check():
         corr = cnnbp.conv2d(x_t, g_.transpose(1, 0, 2, 3), dilation=stride)
         return corr[:, :, :3, :3].transpose(1, 0, 2, 3)
 
-    assert gradcheck.rel_error(by_forward(g, s), num) < 1e-7
+    assert gradcheck.rel_error(by_forward(g, s), num) < TOLERANCE
     mistakes = [by_forward(naive.rot180(g), s), by_forward(g, 1),
                 by_forward(g[:, :, :3, :3], s), by_forward(g, s) / 2]
     for bad in mistakes:
@@ -167,3 +168,60 @@ def test_correlation_with_dilated_dout_is_k_plus_leftover(H, k, s, p):
     assert corr.shape[-2:] == (k + r, k + r)
     dw = cnnbp.conv2d_backward(g, x, w, s, p)[1]
     np.testing.assert_allclose(corr[:, :, :k, :k], dw, atol=1e-12)
+
+
+@pytest.mark.parametrize("H, W, k, s, p, d", [(9, 8, 3, 2, 0, 2),
+                                              (10, 9, 2, 1, 1, 3),
+                                              (11, 7, 3, 3, 2, 2),
+                                              (8, 8, 3, 2, 1, 1)])
+def test_dilated_filter_gradient_is_every_dth_entry(H, W, k, s, p, d):
+    """With dilation d, dL/dF[m, n] is entry (md, nd) of the correlation
+    of X^pad with the zero-inserted dL/dO; the first k entries are right
+    only for d = 1."""
+    rng = np.random.default_rng(H + 10 * d + s)
+    x = rng.standard_normal((2, 2, H, W))
+    w = rng.standard_normal((3, 2, k, k))
+    g = rng.standard_normal(cnnbp.conv2d(x, w, stride=s, padding=p,
+                                         dilation=d).shape)
+    num = gradcheck.numerical_gradient(
+        lambda w_: cnnbp.conv2d(x, w_, stride=s, padding=p, dilation=d),
+        w, g)
+    x_t = naive.pad(x, p).transpose(1, 0, 2, 3)
+    corr = cnnbp.conv2d(x_t, naive.dilate(g, s).transpose(1, 0, 2, 3))
+    corr = corr.transpose(1, 0, 2, 3)
+    every_dth = corr[:, :, ::d, ::d][:, :, :k, :k]
+    assert gradcheck.rel_error(every_dth, num) < TOLERANCE
+    assert gradcheck.rel_error(
+        naive.filter_gradient(g, x, w, s, p, d), num) < TOLERANCE
+    first_k = gradcheck.rel_error(corr[:, :, :k, :k], num)
+    assert (first_k < TOLERANCE) if d == 1 else (first_k > 1e-2)
+
+
+def test_chapter_dilation_cell_numbers():
+    """The chapter's 3x2 filter, dilation 2, stride 2 on a 9x8 input: it
+    spans 5x3 and the correlation of X with D is 5x4."""
+    x, w = np.zeros((1, 1, 9, 8)), np.zeros((1, 1, 3, 2))
+    dout = np.zeros(cnnbp.conv2d(x, w, stride=2, dilation=2).shape)
+    assert naive.dilate(w, 2).shape[-2:] == (5, 3)
+    assert cnnbp.conv2d(x, naive.dilate(dout, 2)).shape[-2:] == (5, 4)
+
+
+def test_adam_largely_hides_a_gradient_divided_by_the_batch():
+    """Quiz dw-batch-sum: plain SGD steps shrink with the gradient, but
+    Adam's steps, m / (sqrt(v) + eps), barely change when every gradient
+    is 32 times too small."""
+    rng = np.random.default_rng(5)
+    grads = [rng.standard_normal(10) for _ in range(5)]
+
+    def adam_steps(scale, b1=0.9, b2=0.999, eps=1e-8):
+        m, v, steps = 0.0, 0.0, []
+        for t, grad in enumerate(grads, start=1):
+            grad = scale * grad
+            m = b1 * m + (1 - b1) * grad
+            v = b2 * v + (1 - b2) * grad ** 2
+            m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+            steps.append(m_hat / (np.sqrt(v_hat) + eps))
+        return np.array(steps)
+
+    np.testing.assert_allclose(adam_steps(1 / 32), adam_steps(1.0),
+                               rtol=1e-5)

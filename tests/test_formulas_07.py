@@ -1,9 +1,13 @@
 """Claims of book/07_input_gradient.ipynb, checked against cnnbp."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import cnnbp
 from cnnbp import gradcheck, naive
+from cnnbp.gradcheck import TOLERANCE
 
 
 def numeric_dx(dout, x, w, stride=1, padding=0):
@@ -116,7 +120,7 @@ def test_stride_zero_insertion_and_leftover_rows(H, k, s, p):
     dx = cnnbp.conv2d_backward(g, x, w, s, p)[0]
     np.testing.assert_allclose(dx_pad[:, :, p:p + H, p:p + H], dx,
                                atol=1e-12)
-    assert gradcheck.rel_error(dx, numeric_dx(g, x, w, s, p)) < 1e-7
+    assert gradcheck.rel_error(dx, numeric_dx(g, x, w, s, p)) < TOLERANCE
     if r > p:
         assert np.all(dx[..., H - (r - p):, :] == 0)
         assert np.all(dx[..., :, H - (r - p):] == 0)
@@ -173,7 +177,7 @@ def test_classic_mistakes_fail_the_check():
                 dx_pad = np.pad(dx_pad, ((0, 0), (0, 0), (0, r), (0, r)))
             return dx_pad[:, :, p:p + 8, p:p + 8] if crop else dx_pad
 
-        assert gradcheck.rel_error(by_forward(g, w, s), num) < 1e-7
+        assert gradcheck.rel_error(by_forward(g, w, s), num) < TOLERANCE
         for bad in [by_forward(g, naive.rot180(w), s), by_forward(g, w, 1),
                     by_forward(g[:, -1:], w[-1:], s)]:
             assert gradcheck.rel_error(bad, num) > 1e-2
@@ -183,7 +187,7 @@ def test_classic_mistakes_fail_the_check():
         if p == 0:
             assert minus_crop.size == 0
         else:
-            assert gradcheck.rel_error(minus_crop, num) < 1e-7
+            assert gradcheck.rel_error(minus_crop, num) < TOLERANCE
 
 
 @pytest.mark.parametrize("H, W, k, s, p", [(5, 6, 2, 1, 0), (7, 6, 3, 2, 0),
@@ -212,3 +216,67 @@ def test_per_element_sum_over_is_plus_m_equals_u(H, W, k, s, p):
         for c, u, v, m, n in np.ndindex(2, H, W, k, k):
             conv[c, u, v] += g_ext[:, u - m, v - n] @ w[:, c, m, n]
         np.testing.assert_allclose(conv, dx[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("H, k, s, p", [(6, 3, 2, 0), (7, 3, 2, 0),
+                                        (8, 3, 3, 1), (9, 2, 2, 1)])
+def test_leftover_rows_can_go_into_the_border_first(H, k, s, p):
+    """Appending r zero rows after the full correlation equals a border of
+    k - 1 on top and k - 1 + r at the bottom before it (the gather view's
+    uneven border)."""
+    rng = np.random.default_rng(H + 10 * s)
+    x = rng.standard_normal((1, 1, H, H))
+    w = rng.standard_normal((1, 1, k, k))
+    g = rng.standard_normal(cnnbp.conv2d(x, w, stride=s, padding=p).shape)
+    r = (H + 2 * p - k) % s
+    d = naive.dilate(g, s)
+    even = full_conv(d, w)
+    appended = np.pad(even, ((0, 0), (0, 0), (0, r), (0, r)))
+    border = (k - 1, k - 1 + r)
+    uneven = cnnbp.conv2d(np.pad(d, ((0, 0), (0, 0), border, border)),
+                          naive.rot180(w))
+    np.testing.assert_allclose(uneven, appended, atol=1e-12)
+    dx_pad = cnnbp.conv2d_backward(g, naive.pad(x, p), w, stride=s)[0]
+    np.testing.assert_allclose(uneven, dx_pad, atol=1e-12)
+
+
+@pytest.mark.parametrize("H, W, k, s, p, d", [(8, 7, 3, 2, 0, 2),
+                                              (9, 9, 2, 1, 1, 3),
+                                              (10, 8, 3, 3, 2, 2)])
+def test_dilated_filter_is_a_larger_filter_with_holes(H, W, k, s, p, d):
+    """A dilated filter computes what naive.dilate(w, d) computes, so dX
+    is the recipe with k_eff = d(k - 1) + 1: border d(k - 1), rotated
+    dilated filter, (H + 2p - k_eff) mod s leftover rows."""
+    rng = np.random.default_rng(H * d + s)
+    x = rng.standard_normal((2, 2, H, W))
+    w = rng.standard_normal((3, 2, k, k))
+    holes = naive.dilate(w, d)
+    k_eff = d * (k - 1) + 1
+    assert holes.shape[-2:] == (k_eff, k_eff)
+    kw = dict(stride=s, padding=p)
+    np.testing.assert_allclose(cnnbp.conv2d(x, w, dilation=d, **kw),
+                               cnnbp.conv2d(x, holes, **kw), atol=1e-12)
+    g = rng.standard_normal(cnnbp.conv2d(x, w, dilation=d, **kw).shape)
+    num = gradcheck.numerical_gradient(
+        lambda x_: cnnbp.conv2d(x_, w, dilation=d, **kw), x, g)
+    full = full_conv(naive.dilate(g, s), holes)
+    r = (H + 2 * p - k_eff) % s
+    rc = (W + 2 * p - k_eff) % s
+    full = np.pad(full, ((0, 0), (0, 0), (0, r), (0, rc)))
+    dx = full[:, :, p:p + H, p:p + W]
+    assert gradcheck.rel_error(dx, num) < TOLERANCE
+    assert gradcheck.rel_error(naive.input_gradient(g, x, w, s, p, d),
+                               num) < TOLERANCE
+
+
+def test_gather_view_configurations_show_both_borders():
+    """The chapter's stepper has a stride-2 preset with a leftover row
+    (H = 6, uneven border) and one without (H = 7, even border)."""
+    path = Path(__file__).resolve().parents[1] / "book" / (
+        "07_input_gradient.ipynb")
+    cells = json.loads(path.read_text())["cells"]
+    view = next("".join(c["source"]) for c in cells
+                if "widgets.input_grad_view(" in "".join(c["source"]))
+    for H, r in [(6, 1), (7, 0)]:
+        assert f"dict(H={H}, k=3, stride=2" in view
+        assert (H - 3) % 2 == r

@@ -1,9 +1,13 @@
 """Claims of book/08_bias_activation.ipynb, checked against cnnbp."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import cnnbp
 from cnnbp import gradcheck, naive
+from cnnbp.gradcheck import TOLERANCE
 
 CASES = [
     # x shape, w shape, stride, padding, dilation
@@ -45,7 +49,7 @@ def test_bias_gradient_sums_batch_and_positions(case):
     np.testing.assert_allclose(db, naive.bias_gradient(dout))
     num = gradcheck.numerical_gradient(
         lambda t: cnnbp.conv2d(x, w, t, stride, padding, dilation), b, dout)
-    assert gradcheck.rel_error(db, num) < 1e-7
+    assert gradcheck.rel_error(db, num) < TOLERANCE
 
 
 def test_bias_gradient_does_not_depend_on_x_or_w():
@@ -89,7 +93,7 @@ def test_mean_loss_puts_one_over_n_into_dout_only():
 
     db = cnnbp.conv2d_backward(dout / N, x, w, stride=2, padding=1)[2]
     num = gradcheck.numerical_gradient(mean_loss, b)
-    assert gradcheck.rel_error(db, num) < 1e-7
+    assert gradcheck.rel_error(db, num) < TOLERANCE
     assert gradcheck.rel_error(db / N, num) > 1e-2
 
 
@@ -102,7 +106,7 @@ def test_relu_backward_is_mask_of_z_positive():
         dz = cnnbp.relu_backward(dy, z)
         np.testing.assert_array_equal(dz, dy * (z > 0))
         num = gradcheck.numerical_gradient(cnnbp.relu, z, dy)
-        assert gradcheck.rel_error(dz, num) < 1e-7
+        assert gradcheck.rel_error(dz, num) < TOLERANCE
 
 
 def test_small_relu_example():
@@ -216,7 +220,56 @@ def test_whole_layer_backward_matches_finite_differences(case):
     num_x = gradcheck.numerical_gradient(lambda t: layer(t, w, b), x, dy)
     num_w = gradcheck.numerical_gradient(lambda t: layer(x, t, b), w, dy)
     num_b = gradcheck.numerical_gradient(lambda t: layer(x, w, t), b, dy)
-    assert gradcheck.rel_error(dx, num_x) < 1e-7
-    assert gradcheck.rel_error(dw, num_w) < 1e-7
-    assert gradcheck.rel_error(db, num_b) < 1e-7
+    assert gradcheck.rel_error(dx, num_x) < TOLERANCE
+    assert gradcheck.rel_error(dw, num_w) < TOLERANCE
+    assert gradcheck.rel_error(db, num_b) < TOLERANCE
     assert gradcheck.rel_error(dy.sum(axis=(0, 2, 3)), num_b) > 1e-2
+
+
+def chapter_cells():
+    path = Path(__file__).resolve().parents[1] / "book" / (
+        "08_bias_activation.ipynb")
+    return ["".join(c["source"])
+            for c in json.loads(path.read_text())["cells"]]
+
+
+def first(cells, *needles):
+    return next(k for k, s in enumerate(cells)
+                if all(n in s for n in needles))
+
+
+def test_chapter_does_not_depend_on_conv_internals():
+    """The fast twin is described, not listed: no cnnbp.conv._name."""
+    assert not any("cnnbp.conv." in s for s in chapter_cells())
+
+
+def test_fast_twin_db_is_the_sum_the_chapter_names():
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((3, 2, 7, 6))
+    w = rng.standard_normal((4, 2, 3, 3))
+    dout = rng.standard_normal(cnnbp.conv2d(x, w, stride=2,
+                                            padding=1).shape)
+    db = cnnbp.conv2d_backward(dout, x, w, stride=2, padding=1)[2]
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3)), atol=1e-12)
+
+
+def test_animation_draws_the_filter_gradient():
+    """The text says the gradient reaches dL/dF: the animation has a
+    dL/dF grid, highlighted in every step where Z > 0."""
+    cells = chapter_cells()
+    anim = cells[first(cells, "figures.step_animation(")]
+    assert '"dL/dF"' in anim and "dF" in anim.split("step_animation(")[1]
+    text = cells[first(cells, "The animation replays")]
+    assert "into every cell of\n$\\partial L/\\partial F$" in text
+
+
+def test_quizzes_come_before_the_numbers_they_ask_for():
+    cells = chapter_cells()
+    kink_quiz = first(cells, "quiz.show", "relu-at-zero", "relu-fd-kink")
+    kink_print = first(cells, "cnnbp.relu_backward at Z = 0")
+    assert kink_quiz < kink_print
+    db_quiz = first(cells, "quiz.show", "bias-worked-db")
+    forward = first(cells, "z = cnnbp.conv2d(x, w, b)", "y = cnnbp.relu(z)")
+    backward = first(cells, "dx, dw, db = cnnbp.conv2d_backward(dout, x, w)"
+                     "  # 4.-6.")
+    assert forward < db_quiz < backward

@@ -1,9 +1,13 @@
 """Claims of book/09_maxpool.ipynb, checked against cnnbp."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import cnnbp
 from cnnbp import gradcheck, naive
+from cnnbp.gradcheck import TOLERANCE
 from cnnbp.layers import MaxPool2d
 
 SMALL_X = np.array([[1, 3, 2, 1], [4, 2, 0, 5], [1, 1, 6, 2],
@@ -81,7 +85,7 @@ def test_gradient_only_at_argmax_and_conserved(size, stride):
         dx, naive.maxpool2d_backward(dout, x, size, stride))
     num = gradcheck.numerical_gradient(
         lambda t: cnnbp.maxpool2d(t, size, stride), x, dout)
-    assert gradcheck.rel_error(dx, num) < 1e-7
+    assert gradcheck.rel_error(dx, num) < TOLERANCE
 
 
 def test_overlap_accumulates_at_the_centre():
@@ -103,7 +107,7 @@ def test_assign_instead_of_accumulate(size, stride, fails):
     num = gradcheck.numerical_gradient(
         lambda t: cnnbp.maxpool2d(t, size, stride), x, dout)
     err = gradcheck.rel_error(assign_backward(dout, x, size, stride), num)
-    assert (err > 1e-2) if fails else (err < 1e-7)
+    assert (err > 1e-2) if fails else (err < TOLERANCE)
 
 
 def test_tie_rule_first_maximum_in_row_major_order():
@@ -186,7 +190,7 @@ def test_average_pooling_is_a_convolution_spreading_dout_over_k2():
     spread = np.repeat(np.repeat(dout, 2, axis=2), 2, axis=3) / 4
     np.testing.assert_allclose(dx, spread)
     num = gradcheck.numerical_gradient(lambda t: avgpool(t, 2), x, dout)
-    assert gradcheck.rel_error(dx, num) < 1e-7
+    assert gradcheck.rel_error(dx, num) < TOLERANCE
     np.testing.assert_allclose(
         avgpool_backward(SMALL_DOUT, SMALL_X, 2)[0, 0],
         [[0.25, 0.25, -0.5, -0.5], [0.25, 0.25, -0.5, -0.5],
@@ -226,7 +230,7 @@ def test_conv_relu_pool_block():
                              (dw, lambda t: block(x, t, b), w),
                              (db, lambda t: block(x, w, t), b)]:
         num = gradcheck.numerical_gradient(f, arg, dp)
-        assert gradcheck.rel_error(analytic, num) < 1e-7
+        assert gradcheck.rel_error(analytic, num) < TOLERANCE
 
 
 def test_exercise_three_pen_and_paper():
@@ -240,3 +244,65 @@ def test_exercise_three_pen_and_paper():
         every_tie[j:j + 2] += (win == win.max())
     np.testing.assert_array_equal(every_tie, [0, 2, 2, 0, 1])
     assert dx.sum() == 4 and every_tie.sum() == 5
+
+
+def test_exercise_three_sum_is_fixed_by_the_all_ones_direction():
+    """L(X + t 1) = L(X) + 4t for t of either sign, so every subgradient
+    sums to 4: first maximum and even split pass, 'every tie' does not."""
+    x = np.array([1, 4, 4, 2, 4], dtype=float).reshape(1, 1, 1, 5)
+
+    def loss(v):
+        return cnnbp.maxpool2d(v, size=(1, 2), stride=1).sum()
+
+    for t in (-0.3, -1e-3, 1e-3, 0.7):
+        assert loss(x + t) == pytest.approx(loss(x) + 4 * t, abs=1e-12)
+    for g in ([0, 2, 1, 0, 1], [0, 1.5, 1.5, 0, 1]):
+        g = np.array(g).reshape(x.shape)
+        # a subgradient of the convex L: L(x + e) >= L(x) + <g, e>
+        rng = np.random.default_rng(3)
+        for _ in range(200):
+            e = rng.standard_normal(x.shape)
+            assert loss(x + e) >= loss(x) + np.sum(g * e) - 1e-12
+    every_tie = np.array([0, 2, 2, 0, 1.0]).reshape(x.shape)
+    e = np.ones(x.shape)
+    assert loss(x + e) < loss(x) + np.sum(every_tie * e)
+
+
+def test_pool_out_size_wrong_answer_4_is_not_ceil_mode():
+    """7x7, 3x3 windows, stride 2: floor and ceil mode both give 3; 4 is
+    ceil(7/2) or floor(7/2) + 1 (the formula without -k)."""
+    assert cnnbp.maxpool2d(np.zeros((1, 1, 7, 7)), size=3,
+                           stride=2).shape[2] == 3
+    assert cnnbp.maxpool2d(np.zeros((1, 1, 7, 7)), size=3, stride=2,
+                           ceil_mode=True).shape[2] == 3
+    assert -(-7 // 2) == 7 // 2 + 1 == 4
+    torch = pytest.importorskip("torch")
+    out = torch.nn.functional.max_pool2d(torch.zeros(1, 1, 7, 7), 3, 2,
+                                         ceil_mode=True)
+    assert out.shape[2] == 3
+
+
+def test_quizzes_come_before_the_numbers_they_ask_for():
+    path = Path(__file__).resolve().parents[1] / "book" / "09_maxpool.ipynb"
+    cells = ["".join(c["source"])
+             for c in json.loads(path.read_text())["cells"]]
+
+    def first(*needles):
+        return next(k for k, s in enumerate(cells)
+                    if all(n in s for n in needles))
+
+    assert first("quiz.show", "pool-out-size") < first(
+        "cnnbp.maxpool2d(x, size=k, stride=s).shape")
+    assert first("quiz.show", "pool-overlap") < first(
+        "dx = cnnbp.maxpool2d_backward(dout, x, size=2, stride=1)")
+    tie_quiz = first("quiz.show", "pool-tie", "pool-fd-tie")
+    assert tie_quiz < first("for window in ([[3, 3], [1, 0]]")
+    assert tie_quiz < first("its \"gradient\" sums to $3/2$")
+    assert first("quiz.show", "pool-avg") < first(
+        "which is $\\partial L/\\partial O$ divided by $k_h k_w$")
+
+
+def test_chapter_does_not_depend_on_pool_internals():
+    """The fast twin is described, not listed: no cnnbp.pool._name."""
+    path = Path(__file__).resolve().parents[1] / "book" / "09_maxpool.ipynb"
+    assert "cnnbp.pool._" not in path.read_text()

@@ -1,5 +1,7 @@
 """Claims of book/10_im2col.ipynb, checked against cnnbp."""
+import json
 import timeit
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +227,63 @@ def test_1x1_cols_hold_each_input_value_once():
     assert cols.size == x.size
     np.testing.assert_array_equal(cols, x.transpose(0, 2, 3, 1)
                                   .reshape(-1, 3))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, s, p", LAYERS)
+def test_pytorch_unfold_puts_windows_in_columns(x_shape, w_shape, s, p):
+    """F.unfold (like CS231n's and Caffe's im2col) gives one column per
+    window: per sample, the transpose of cnnbp's rows."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal(x_shape)
+    HH, WW = w_shape[2:]
+    cols = cnnbp.im2col(x, HH, WW, stride=s, padding=p)
+    unfolded = torch.nn.functional.unfold(
+        torch.from_numpy(x), (HH, WW), stride=s, padding=p).numpy()
+    N = x_shape[0]
+    assert unfolded.shape == (N, cols.shape[1], cols.shape[0] // N)
+    np.testing.assert_array_equal(
+        unfolded.transpose(0, 2, 1).reshape(cols.shape), cols)
+
+
+def test_pytorch_lowers_to_im2col_in_float64_only():
+    """float32: oneDNN (aten::mkldnn_convolution); float64: the im2col
+    path aten::_slow_conv2d_forward."""
+    torch = pytest.importorskip("torch")
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this PyTorch has no oneDNN")
+    x, w = torch.randn(4, 3, 28, 28), torch.randn(8, 3, 3, 3)
+    ops = {}
+    for dtype in (torch.float32, torch.float64):
+        with torch.profiler.profile() as prof:
+            torch.nn.functional.conv2d(x.to(dtype), w.to(dtype), stride=2,
+                                       padding=1)
+        ops[dtype] = {event.name for event in prof.events()}
+    assert "aten::mkldnn_convolution" in ops[torch.float32]
+    assert "aten::_slow_conv2d_forward" not in ops[torch.float32]
+    assert "aten::_slow_conv2d_forward" in ops[torch.float64]
+    assert "aten::mkldnn_convolution" not in ops[torch.float64]
+
+
+def test_duplication_quiz_layer():
+    """5x5 filter, stride 2, padding 2 on 28x28: cols is 6.25 times X,
+    the page's HH WW / s^2, and no row of the page's table."""
+    cols = cnnbp.im2col(np.zeros((1, 1, 28, 28)), 5, 5, stride=2,
+                        padding=2)
+    assert cols.size / (28 * 28) == 6.25 == 5 * 5 / 2 ** 2
+
+
+def test_quizzes_come_before_the_numbers_they_ask_for():
+    path = Path(__file__).resolve().parents[1] / "book" / "10_im2col.ipynb"
+    cells = ["".join(c["source"])
+             for c in json.loads(path.read_text())["cells"]]
+
+    def first(*needles):
+        return next(k for k, s in enumerate(cells)
+                    if all(n in s for n in needles))
+
+    assert first("quiz.show", "im2col-rows") < first(
+        "cols_big = cnnbp.im2col(x_big")
+    assert first("quiz.show", "im2col-rows") < first("50176 \\times 27")
+    assert first("quiz.show", "im2col-count") < first(
+        "counts = cnnbp.col2im(np.ones((4, 9))")
