@@ -49,7 +49,9 @@ def toc_stems():
         File stems without folder or suffix, e.g. ``"03_stride"``.
     """
     toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+    entries = toc.get("chapters") or [chapter for part in toc["parts"]
+                                      for chapter in part["chapters"]]
+    files = [toc["root"]] + [entry["file"] for entry in entries]
     return [Path(name).name for name in files]
 
 
