@@ -3,8 +3,8 @@
 Top-level functions are the fast twins; :mod:`cnnbp.naive` holds the loop
 twins the chapters teach from, with the same signatures.
 
-Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), out and dout
-(N, F, H_out, W_out), with
+Shapes: x (N, C, H, W), w (K, C, HH, WW), b (K,), out and dout
+(N, K, H_out, W_out), with
 ``H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1`` (same for W).
 """
 

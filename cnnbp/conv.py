@@ -60,8 +60,8 @@ class ConvSpec(NamedTuple):
     Attributes
     ----------
     x_shape : tuple (N, C, H, W)
-    w_shape : tuple (F, C, HH, WW)
-    out_shape : tuple (N, F, H_out, W_out)
+    w_shape : tuple (K, C, HH, WW)
+    out_shape : tuple (N, K, H_out, W_out)
     hyper : ((sh, sw), (ph, pw), (dh, dw))
     dtype : numpy dtype
     """
@@ -74,8 +74,8 @@ class ConvSpec(NamedTuple):
 
     def macs(self):
         """Multiply-adds of the forward pass."""
-        N, F, H_out, W_out = self.out_shape
-        return N * F * H_out * W_out * int(np.prod(self.w_shape[1:]))
+        N, K, H_out, W_out = self.out_shape
+        return N * K * H_out * W_out * int(np.prod(self.w_shape[1:]))
 
 
 def _im2col(x, HH, WW, out_shape, hyper):
@@ -136,8 +136,8 @@ def im2col(x, HH, WW, stride=1, padding=0, dilation=1):
     Row ``(a * H_out + i) * W_out + j`` holds the window of output cell
     ``(a, i, j)``; column ``(c * HH + m) * WW + n`` holds
     ``X^pad[a, c, i*s + m*d, j*s + n*d]``.  Then
-    ``conv2d(x, w) == (cols @ w.reshape(F, -1).T)`` reshaped to
-    (N, H_out, W_out, F) and transposed to (N, F, H_out, W_out).
+    ``conv2d(x, w) == (cols @ w.reshape(K, -1).T)`` reshaped to
+    (N, H_out, W_out, K) and transposed to (N, K, H_out, W_out).
 
     Parameters
     ----------
@@ -200,24 +200,24 @@ def col2im(cols, x_shape, HH, WW, stride=1, padding=0, dilation=1):
 
 def _forward(x, w, b, out_shape, hyper):
     """Return ``(out, cols)``; ``cols`` is what the backward pass reuses."""
-    N, F, H_out, W_out = out_shape
+    N, K, H_out, W_out = out_shape
     cols = _im2col(x, w.shape[2], w.shape[3], out_shape, hyper)
-    out = blas.matmul(cols, w.transpose(0, 2, 3, 1).reshape(F, -1).T)
+    out = blas.matmul(cols, w.transpose(0, 2, 3, 1).reshape(K, -1).T)
     if b is not None:
         out += b
-    out = out.reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2)
+    out = out.reshape(N, H_out, W_out, K).transpose(0, 3, 1, 2)
     return out, cols
 
 
 def _backward(dout, cols, x_shape, w, out_shape, hyper):
     """Return ``(dx, dw, db)`` from the forward pass's ``cols``."""
-    F, C, HH, WW = w.shape
+    K, C, HH, WW = w.shape
     db = dout.sum(axis=(0, 2, 3))
-    d_rows = dout.transpose(0, 2, 3, 1).reshape(-1, F)
-    dw = blas.matmul(d_rows.T, cols).reshape(F, HH, WW, C).transpose(
+    d_rows = dout.transpose(0, 2, 3, 1).reshape(-1, K)
+    dw = blas.matmul(d_rows.T, cols).reshape(K, HH, WW, C).transpose(
         0, 3, 1, 2)
     dw = np.ascontiguousarray(dw)
-    w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(-1, F, C)
+    w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(-1, K, C)
     parts = blas.matmul(d_rows, w_taps)
     dx = _scatter(parts, x_shape, HH, WW, out_shape, hyper)
     return dx, dw, db
@@ -303,7 +303,7 @@ def choose_algo(spec, algo="auto"):
     1. Winograd for a 3x3 kernel with stride 1 and dilation 1, with the
        tiles of :func:`cnnbp.winograd.tile_sizes`: the cheapest whose
        predicted error (:func:`cnnbp.winograd.predicted_error`) meets
-       ``ACCURACY[dtype]``; when C and F are at least 8, the output is
+       ``ACCURACY[dtype]``; when C and K are at least 8, the output is
        at least 6x6 and the layer has at least ``MIN_MACS["winograd"]``
        multiply-adds;
     2. polyphase for a stride > 1 with few taps per output,
@@ -344,11 +344,11 @@ def choose_algo(spec, algo="auto"):
     if _fast_dtype_refusal(spec) is not None:
         return _Im2col()
     N, C = spec.x_shape[:2]
-    F, H_out, W_out = spec.out_shape[1:]
-    if (_winograd_refusal(spec) is None and min(C, F) >= 8
+    K, H_out, W_out = spec.out_shape[1:]
+    if (_winograd_refusal(spec) is None and min(C, K) >= 8
             and min(H_out, W_out) >= 6
             and spec.macs() >= MIN_MACS["winograd"]):
-        tiles = winograd.tile_sizes((H_out, W_out), spec.dtype, max(C, F))
+        tiles = winograd.tile_sizes((H_out, W_out), spec.dtype, max(C, K))
         if tiles is not None:
             return _Winograd(tiles)
     if (max(spec.hyper[0]) > 1 and np.prod(spec.w_shape[1:]) <= 128
@@ -398,22 +398,22 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1,
     ----------
     x : ndarray of shape (N, C, H, W)
         Input X.
-    w : ndarray of shape (F, C, HH, WW)
+    w : ndarray of shape (K, C, HH, WW)
         Filters F.
-    b : ndarray of shape (F,), optional
+    b : ndarray of shape (K,), optional
         Bias; zero when None.
     stride, padding, dilation : int or (h, w) pair
         s >= 1, p >= 0, d >= 1.
     groups : int
         Channel groups, as in ``torch.nn.functional.conv2d``: w is then
-        (F, C/groups, HH, WW) and filter f sees only its group's
+        (K, C/groups, HH, WW) and filter f sees only its group's
         channels (:func:`cnnbp.grouped.grouped_conv2d`).
     algo : str
         One of :data:`ALGOS`; ``"auto"`` is :func:`choose_algo`.
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
     """
     if _grouped(groups, algo):
         return grouped_conv2d(x, w, b, stride, padding, dilation, groups)
@@ -427,7 +427,7 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1,
 
     With im2col: ``dw = d_rows.T @ cols``, ``dx = col2im(d_rows @ w_mat)``,
     ``db = dout.sum((0, 2, 3))``, where ``d_rows`` is dL/dO laid out as
-    (N*H_out*W_out, F) and ``cols = im2col(x)``.  (Internally the
+    (N*H_out*W_out, K) and ``cols = im2col(x)``.  (Internally the
     columns are ordered channels-last and ``d_rows @ w_mat`` is computed
     per filter tap, which feeds the scatter-add contiguous blocks.)  The
     other algorithms transpose their own forward steps (see
@@ -435,10 +435,10 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1,
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C/groups, HH, WW)
+    w : ndarray of shape (K, C/groups, HH, WW)
     stride, padding, dilation : int or (h, w) pair
     groups : int
         Channel groups, as in :func:`conv2d`.
@@ -448,8 +448,8 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1,
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (F, C/groups, HH, WW)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (K, C/groups, HH, WW)
+    db : ndarray of shape (K,)
     """
     if _grouped(groups, algo):
         return grouped_conv2d_backward(dout, x, w, stride, padding,
@@ -468,7 +468,7 @@ def forward_cached(x, w, b, stride, padding, dilation, algo="auto"):
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
     cache : tuple
         For :func:`backward_cached`; ``cache[0].name`` is the algorithm.
     """
@@ -482,7 +482,7 @@ def backward_cached(dout, cache, what="Conv2d.forward"):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
     cache : tuple
         From :func:`forward_cached`.
     what : str

@@ -2,22 +2,22 @@
 
 The fast twins of :func:`cnnbp.naive.grouped_conv2d` and
 :func:`cnnbp.naive.grouped_conv2d_backward` (``F.conv2d`` with
-``groups``).  The C channels and F filters form ``groups`` blocks of
-``Cg = C / groups`` channels and ``Fg = F / groups`` filters; w is
-(F, Cg, HH, WW).  Output size as for every convolution:
+``groups``).  The C channels and K filters form ``groups`` blocks of
+``Cg = C / groups`` channels and ``Kg = K / groups`` filters; w is
+(K, Cg, HH, WW).  Output size as for every convolution:
 ``H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1``, same for W.
 
 Two algorithms compute the same numbers; the shapes pick one:
 
 - **Convolution matrix** (small images).  Per group, the convolution is
-  one matrix: ``out_g = x_g @ K_g`` with x_g the (N, Cg*H*W) flattened
-  inputs and ``K_g[(c, u, v), (f, i, j)] = w[f, c, m, n]`` wherever
+  one matrix: ``out_g = x_g @ A_g`` with x_g the (N, Cg*H*W) flattened
+  inputs and ``A_g[(c, u, v), (f, i, j)] = w[f, c, m, n]`` wherever
   input cell (u, v) meets tap (m, n) of output cell (i, j), zero
-  elsewhere.  Then ``dx_g = dout_g @ K_g.T`` (the adjoint is the
-  transpose) and dw gathers ``x_g.T @ dout_g`` back onto the taps.  K
+  elsewhere.  Then ``dx_g = dout_g @ A_g.T`` (the adjoint is the
+  transpose) and dw gathers ``x_g.T @ dout_g`` back onto the taps.  A
   holds ``H*W / (HH*WW)`` times more products than the convolution
   needs, but three large matrix products beat the memory traffic of
-  im2col when Cg and Fg are small (depthwise) and H*W is small.
+  im2col when Cg and Kg are small (depthwise) and H*W is small.
 - **Grouped im2col** (everything else): the columns of every group, one
   batched matrix product, and the scatter-add adjoint for dX.  The batch
   is taken a few samples at a time (``CHUNK_ENTRIES`` column entries),
@@ -40,7 +40,7 @@ __all__ = ["grouped_conv2d", "grouped_conv2d_backward"]
 #: The convolution matrix is used when it has at most ``MATRIX_ENTRIES``
 #: entries, at most ``MATRIX_RATIO`` times the products of the
 #: convolution (``H*W <= MATRIX_RATIO * HH*WW``) and a block of at most
-#: ``MATRIX_BLOCK`` filter-channel pairs (``Cg * Fg``).
+#: ``MATRIX_BLOCK`` filter-channel pairs (``Cg * Kg``).
 MATRIX_ENTRIES = 2 ** 21
 MATRIX_RATIO = 16
 MATRIX_BLOCK = 4
@@ -73,19 +73,19 @@ def _tap_matrix(in_hw, out_hw, k_hw, hyper, dtype):
 
 def _use_matrix(x_shape, w_shape, groups, out_hw):
     _, _, H, W = x_shape
-    F, Cg, HH, WW = w_shape
-    entries = F * Cg * H * W * out_hw[0] * out_hw[1]
-    return (entries <= MATRIX_ENTRIES and Cg * F // groups <= MATRIX_BLOCK
+    K, Cg, HH, WW = w_shape
+    entries = K * Cg * H * W * out_hw[0] * out_hw[1]
+    return (entries <= MATRIX_ENTRIES and Cg * K // groups <= MATRIX_BLOCK
             and H * W <= MATRIX_RATIO * HH * WW)
 
 
 def _conv_matrix(w, groups, T, in_hw, out_hw):
-    """K of shape (groups, Cg*H*W, Fg*H_out*W_out), see module doc."""
-    F, Cg, HH, WW = w.shape
+    """A of shape (groups, Cg*H*W, Kg*H_out*W_out), see module doc."""
+    K, Cg, HH, WW = w.shape
     HW, Q = in_hw[0] * in_hw[1], out_hw[0] * out_hw[1]
-    K = w.reshape(F * Cg, HH * WW) @ T.T
-    K = K.reshape(groups, F // groups, Cg, HW, Q).transpose(0, 2, 3, 1, 4)
-    return K.reshape(groups, Cg * HW, -1)
+    A = w.reshape(K * Cg, HH * WW) @ T.T
+    A = A.reshape(groups, K // groups, Cg, HW, Q).transpose(0, 2, 3, 1, 4)
+    return A.reshape(groups, Cg * HW, -1)
 
 
 def _by_group(a, groups):
@@ -121,17 +121,17 @@ def _cols(x, HH, WW, groups, out_hw, hyper):
 
 
 def _w_mat(w, groups):
-    """w (F, Cg, HH, WW) as (groups, HH*WW*Cg, Fg), rows (m, n, c)."""
-    F, Cg, HH, WW = w.shape
-    return (w.reshape(groups, F // groups, Cg, HH, WW)
+    """w (K, Cg, HH, WW) as (groups, HH*WW*Cg, Kg), rows (m, n, c)."""
+    K, Cg, HH, WW = w.shape
+    return (w.reshape(groups, K // groups, Cg, HH, WW)
             .transpose(0, 3, 4, 2, 1).reshape(groups, HH * WW * Cg, -1))
 
 
 def _rows(dout, groups):
-    """dout (N, F, H_out, W_out) as (groups, N*H_out*W_out, Fg)."""
-    N, F, H_out, W_out = dout.shape
-    return (dout.reshape(N, groups, F // groups, H_out * W_out)
-            .transpose(1, 0, 3, 2).reshape(groups, -1, F // groups))
+    """dout (N, K, H_out, W_out) as (groups, N*H_out*W_out, Kg)."""
+    N, K, H_out, W_out = dout.shape
+    return (dout.reshape(N, groups, K // groups, H_out * W_out)
+            .transpose(1, 0, 3, 2).reshape(groups, -1, K // groups))
 
 
 def _chunks(N, per_sample):
@@ -150,27 +150,27 @@ def _context(x, w_shape, groups, out_hw, hyper):
 
 def _forward(x, w, groups, out_hw, hyper):
     """``(out, ctx)``: the convolution without bias, of shape
-    (N, F, H_out, W_out), and the :func:`_context` of x."""
+    (N, K, H_out, W_out), and the :func:`_context` of x."""
     N, _, H, W = x.shape
-    F, Cg, HH, WW = w.shape
+    K, Cg, HH, WW = w.shape
     H_out, W_out = out_hw
     kind, data = ctx = _context(x, w.shape, groups, out_hw, hyper)
     dtype = np.result_type(x, w)
     if kind == "matrix":
         T = _tap_matrix((H, W), out_hw, (HH, WW), hyper, dtype.str)
-        K = _conv_matrix(w, groups, T, (H, W), out_hw)
-        out = np.empty((N, F, H_out, W_out), dtype)
-        np.matmul(_by_group(x, groups), K, out=_by_group(out, groups))
+        A = _conv_matrix(w, groups, T, (H, W), out_hw)
+        out = np.empty((N, K, H_out, W_out), dtype)
+        np.matmul(_by_group(x, groups), A, out=_by_group(out, groups))
         return out, ctx
     w_mat = _w_mat(w, groups)
-    out = np.empty((N, F, H_out, W_out), dtype)
+    out = np.empty((N, K, H_out, W_out), dtype)
     for part in _chunks(N, groups * Cg * HH * WW * H_out * W_out):
         x_part = x[part]
         n = x_part.shape[0]
         cols = _cols(x_part, HH, WW, groups, out_hw, hyper)
         out[part] = (np.matmul(cols, w_mat)
-                     .reshape(groups, n, H_out, W_out, F // groups)
-                     .transpose(1, 0, 4, 2, 3).reshape(n, F, H_out, W_out))
+                     .reshape(groups, n, H_out, W_out, K // groups)
+                     .transpose(1, 0, 4, 2, 3).reshape(n, K, H_out, W_out))
     return out, ctx
 
 
@@ -182,17 +182,17 @@ def _input_grad(dout, x_shape, w, groups, hyper):
     """
     (sh, sw), (ph, pw), (dh, dw) = hyper
     N, C, H, W = x_shape
-    F, Cg, HH, WW = w.shape
+    K, Cg, HH, WW = w.shape
     H_out, W_out = out_hw = dout.shape[2:]
     dtype = np.result_type(dout, w)
     if _use_matrix(x_shape, w.shape, groups, out_hw):
         T = _tap_matrix((H, W), out_hw, (HH, WW), hyper, dtype.str)
-        K = _conv_matrix(w, groups, T, (H, W), out_hw)
+        A = _conv_matrix(w, groups, T, (H, W), out_hw)
         dx = np.empty(x_shape, dtype)
-        np.matmul(_by_group(dout, groups), K.transpose(0, 2, 1),
+        np.matmul(_by_group(dout, groups), A.transpose(0, 2, 1),
                   out=_by_group(dx, groups))
         return dx
-    w_taps = (w.reshape(groups, F // groups, Cg, HH * WW)
+    w_taps = (w.reshape(groups, K // groups, Cg, HH * WW)
               .transpose(0, 3, 1, 2))
     dx = np.empty(x_shape, dtype)
     for part in _chunks(N, groups * Cg * HH * WW * H_out * W_out):
@@ -212,25 +212,25 @@ def _input_grad(dout, x_shape, w, groups, hyper):
 
 
 def _filter_grad(dout, ctx, w_shape, groups, hyper):
-    """dW (F, Cg, HH, WW) from dout and the forward's ``ctx``."""
-    F, Cg, HH, WW = w_shape
-    Fg = F // groups
+    """dw = dL/dF (K, Cg, HH, WW) from dout and the forward's ``ctx``."""
+    K, Cg, HH, WW = w_shape
+    Kg = K // groups
     kind, data = ctx
     if kind == "matrix":
         H, W = data.shape[2:]
         out_hw = dout.shape[2:]
         dtype = np.result_type(dout, data)
         T = _tap_matrix((H, W), out_hw, (HH, WW), hyper, dtype.str)
-        dK = np.matmul(_by_group(data, groups).transpose(0, 2, 1),
+        dA = np.matmul(_by_group(data, groups).transpose(0, 2, 1),
                        _by_group(dout, groups))
-        dK = dK.reshape(groups, Cg, H * W, Fg, -1).transpose(0, 3, 1, 2, 4)
-        return (dK.reshape(F * Cg, -1) @ T).reshape(w_shape)
+        dA = dA.reshape(groups, Cg, H * W, Kg, -1).transpose(0, 3, 1, 2, 4)
+        return (dA.reshape(K * Cg, -1) @ T).reshape(w_shape)
     out_hw = dout.shape[2:]
     dw = sum(np.matmul(_rows(dout[part], groups).transpose(0, 2, 1),
                        _cols(data[part], HH, WW, groups, out_hw, hyper))
              for part in _chunks(dout.shape[0], groups * Cg * HH * WW
                                  * out_hw[0] * out_hw[1]))
-    dw = dw.reshape(groups, Fg, HH, WW, Cg).transpose(0, 1, 4, 2, 3)
+    dw = dw.reshape(groups, Kg, HH, WW, Cg).transpose(0, 1, 4, 2, 3)
     return np.ascontiguousarray(dw).reshape(w_shape)
 
 
@@ -247,20 +247,20 @@ def grouped_conv2d(x, w, b=None, stride=1, padding=0, dilation=1,
     """Grouped convolution forward pass, fast (``F.conv2d``, groups).
 
     Same contract as :func:`cnnbp.naive.grouped_conv2d`: filter f of
-    block ``g = f // Fg`` sees only channels ``g*Cg .. (g + 1)*Cg - 1``.
+    block ``g = f // Kg`` sees only channels ``g*Cg .. (g + 1)*Cg - 1``.
 
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C / groups, HH, WW)
-    b : ndarray of shape (F,), optional
+    w : ndarray of shape (K, C / groups, HH, WW)
+    b : ndarray of shape (K,), optional
     stride, padding, dilation : int or (h, w) pair
     groups : int
-        Divides C and F; ``groups = C`` is depthwise.
+        Divides C and K; ``groups = C`` is depthwise.
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
     """
     x, w, b, out_shape, hyper, groups = grouped_conv_args(
         x, w, b, stride, padding, dilation, groups)
@@ -280,17 +280,17 @@ def grouped_conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1,
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C / groups, HH, WW)
+    w : ndarray of shape (K, C / groups, HH, WW)
     stride, padding, dilation, groups : see :func:`grouped_conv2d`
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (F, C / groups, HH, WW)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (K, C / groups, HH, WW)
+    db : ndarray of shape (K,)
     """
     x, w, _, out_shape, hyper, groups = grouped_conv_args(
         x, w, None, stride, padding, dilation, groups)

@@ -122,7 +122,7 @@ class Conv2d(Layer):
     Parameters
     ----------
     in_channels, out_channels : int
-        C and F.
+        C and K.
     kernel_size : int or (HH, WW) pair
     stride, padding, dilation : int or (h, w) pair
     rng : int or numpy.random.Generator
@@ -132,7 +132,7 @@ class Conv2d(Layer):
         float64 (default) or float32.
     groups : int
         Channel groups (:func:`cnnbp.grouped.grouped_conv2d`); divides
-        C and F.
+        C and K.
     algo : str
         Algorithm for groups=1, one of :data:`cnnbp.conv.ALGOS`;
         ``"auto"`` picks one per input shape (:func:`cnnbp.conv.choose_algo`).
@@ -140,7 +140,7 @@ class Conv2d(Layer):
     Attributes
     ----------
     params : dict
-        ``"w"`` of shape (F, C/groups, HH, WW), ``"b"`` of shape (F,).
+        ``"w"`` of shape (K, C/groups, HH, WW), ``"b"`` of shape (K,).
     grads : dict
         Same keys and shapes, filled by :meth:`backward`.
     """
@@ -150,20 +150,20 @@ class Conv2d(Layer):
                  algo="auto"):
         super().__init__()
         C = _strict_int(in_channels, "in_channels")
-        F = _strict_int(out_channels, "out_channels")
+        K = _strict_int(out_channels, "out_channels")
         HH, WW = pair(kernel_size, "kernel_size")
-        if min(C, F, HH, WW) < 1:
+        if min(C, K, HH, WW) < 1:
             raise ValueError(
                 f"in_channels, out_channels and kernel_size must be >= 1, "
-                f"got {C}, {F}, {(HH, WW)}"
+                f"got {C}, {K}, {(HH, WW)}"
             )
-        self.groups = _check_groups(groups, C, F)
+        self.groups = _check_groups(groups, C, K)
         C //= self.groups
         gen = np.random.default_rng(rng)
         std = np.sqrt(2.0 / (C * HH * WW))
-        self.params["w"] = (std * gen.standard_normal((F, C, HH, WW))
+        self.params["w"] = (std * gen.standard_normal((K, C, HH, WW))
                             ).astype(dtype)
-        self.params["b"] = np.zeros(F, dtype)
+        self.params["b"] = np.zeros(K, dtype)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         if algo not in conv.ALGOS:
             raise ValueError(f"algo must be one of {conv.ALGOS}, got "
@@ -171,7 +171,7 @@ class Conv2d(Layer):
         self.algo = algo
 
     def forward(self, x):
-        """x (N, C, H, W) -> out (N, F, H_out, W_out); caches what the
+        """x (N, C, H, W) -> out (N, K, H_out, W_out); caches what the
         algorithm's backward needs (im2col: the columns)."""
         if self.groups != 1:
             return self._grouped_forward(x)
@@ -181,7 +181,7 @@ class Conv2d(Layer):
         return out
 
     def backward(self, dout):
-        """dout (N, F, H_out, W_out) -> dx (N, C, H, W); fills grads."""
+        """dout (N, K, H_out, W_out) -> dx (N, C, H, W); fills grads."""
         if self.groups != 1:
             return self._grouped_backward(dout)
         dx, dw, db = conv.backward_cached(dout, self._cached())
@@ -206,21 +206,21 @@ class Conv2d(Layer):
         return dx
 
     def __repr__(self):
-        F, Cg, HH, WW = self.params["w"].shape
+        K, Cg, HH, WW = self.params["w"].shape
         groups = "" if self.groups == 1 else f", groups={self.groups}"
         algo = "" if self.algo == "auto" else f", algo={self.algo!r}"
-        return (f"Conv2d({Cg * self.groups}, {F}, kernel_size={(HH, WW)}, "
+        return (f"Conv2d({Cg * self.groups}, {K}, kernel_size={(HH, WW)}, "
                 f"stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}{groups}{algo})")
 
 
-def _check_groups(groups, C, F):
-    """``groups`` as an int dividing C and F, else ValueError."""
+def _check_groups(groups, C, K):
+    """``groups`` as an int dividing C and K, else ValueError."""
     groups = _strict_int(groups, "groups")
-    if groups < 1 or C % groups or F % groups:
+    if groups < 1 or C % groups or K % groups:
         raise ValueError(
             f"groups={groups} must be >= 1 and divide in_channels={C} "
-            f"and out_channels={F}"
+            f"and out_channels={K}"
         )
     return groups
 
@@ -232,11 +232,11 @@ class ConvTranspose2d(Layer):
     Parameters
     ----------
     in_channels, out_channels : int
-        C and F.
+        C and K.
     kernel_size : int or (HH, WW) pair
     stride, padding, output_padding : int or (h, w) pair
     groups : int
-        Divides C and F.
+        Divides C and K.
     dilation : int or (h, w) pair
     rng : int or numpy.random.Generator
         Seed for ``w ~ N(0, 2 / (C/groups*HH*WW))``; b = 0.
@@ -245,7 +245,7 @@ class ConvTranspose2d(Layer):
     Attributes
     ----------
     params : dict
-        ``"w"`` of shape (C, F/groups, HH, WW), ``"b"`` of shape (F,).
+        ``"w"`` of shape (C, K/groups, HH, WW), ``"b"`` of shape (K,).
     grads : dict
         Same keys and shapes.
     """
@@ -255,19 +255,19 @@ class ConvTranspose2d(Layer):
                  dtype=np.float64):
         super().__init__()
         C = _strict_int(in_channels, "in_channels")
-        F = _strict_int(out_channels, "out_channels")
+        K = _strict_int(out_channels, "out_channels")
         HH, WW = pair(kernel_size, "kernel_size")
-        if min(C, F, HH, WW) < 1:
+        if min(C, K, HH, WW) < 1:
             raise ValueError(
                 f"in_channels, out_channels and kernel_size must be >= 1, "
-                f"got {C}, {F}, {(HH, WW)}"
+                f"got {C}, {K}, {(HH, WW)}"
             )
-        self.groups = _check_groups(groups, C, F)
+        self.groups = _check_groups(groups, C, K)
         gen = np.random.default_rng(rng)
         std = np.sqrt(2.0 / (C // self.groups * HH * WW))
         self.params["w"] = (std * gen.standard_normal(
-            (C, F // self.groups, HH, WW))).astype(dtype)
-        self.params["b"] = np.zeros(F, dtype)
+            (C, K // self.groups, HH, WW))).astype(dtype)
+        self.params["b"] = np.zeros(K, dtype)
         self.stride, self.padding = stride, padding
         self.output_padding, self.dilation = output_padding, dilation
 
@@ -277,7 +277,7 @@ class ConvTranspose2d(Layer):
             self.padding, self.output_padding, self.dilation, self.groups)
 
     def forward(self, x):
-        """x (N, C, H, W) -> out (N, F, H_out, W_out)."""
+        """x (N, C, H, W) -> out (N, K, H_out, W_out)."""
         x, w, b, out_shape, hyper, groups = self._args(x)
         self._cache = (x, out_shape, hyper[:3])
         out = grouped._input_grad(x, out_shape, w, groups, hyper[:3])
@@ -285,7 +285,7 @@ class ConvTranspose2d(Layer):
         return out
 
     def backward(self, dout):
-        """dout (N, F, H_out, W_out) -> dx (N, C, H, W); fills grads."""
+        """dout (N, K, H_out, W_out) -> dx (N, C, H, W); fills grads."""
         x, out_shape, hyper = self._cached()
         dout = dout_arg(dout, out_shape, "ConvTranspose2d.forward")
         dx, dw, db = transpose._backward(dout, x, self.params["w"],
@@ -294,8 +294,8 @@ class ConvTranspose2d(Layer):
         return dx
 
     def __repr__(self):
-        C, Fg, HH, WW = self.params["w"].shape
-        return (f"ConvTranspose2d({C}, {Fg * self.groups}, "
+        C, Kg, HH, WW = self.params["w"].shape
+        return (f"ConvTranspose2d({C}, {Kg * self.groups}, "
                 f"kernel_size={(HH, WW)}, stride={self.stride}, "
                 f"padding={self.padding}, "
                 f"output_padding={self.output_padding}, "
@@ -323,7 +323,7 @@ class MaxPool2d(Layer):
 
     Parameters
     ----------
-    size : int or (kh, kw) pair
+    size : int or (HH, WW) pair
     stride : int or (sh, sw) pair, optional
         Defaults to ``size``.
     padding : int or (ph, pw) pair
@@ -363,7 +363,7 @@ class AvgPool2d(Layer):
 
     Parameters
     ----------
-    size : int or (kh, kw) pair
+    size : int or (HH, WW) pair
     stride : int or (sh, sw) pair, optional
         Defaults to ``size``.
     padding : int or (ph, pw) pair
@@ -646,19 +646,19 @@ class SoftmaxCrossEntropy:
         self._cache = None
 
     def forward(self, scores, y):
-        """Loss from scores (N, K) and integer labels y (N,) in [0, K)."""
+        """Loss from scores (N, M) and integer labels y (N,) in [0, M)."""
         scores = as_float_array(scores, "scores")
-        check_rank(scores, 2, "scores", "(N, K)")
+        check_rank(scores, 2, "scores", "(N, M)")
         y = np.asarray(y)
-        N, K = scores.shape
+        N, M = scores.shape
         if y.shape != (N,) or y.dtype.kind not in "iu":
             raise ValueError(
                 f"y must be integer labels of shape (N,) = {(N,)}, got "
                 f"shape {y.shape} and dtype {y.dtype}"
             )
-        if N and (y.min() < 0 or y.max() >= K):
+        if N and (y.min() < 0 or y.max() >= M):
             raise ValueError(
-                f"labels must lie in [0, {K}) for scores of shape "
+                f"labels must lie in [0, {M}) for scores of shape "
                 f"{scores.shape}, got range [{y.min()}, {y.max()}]"
             )
         shifted = scores - scores.max(axis=1, keepdims=True)
@@ -667,7 +667,7 @@ class SoftmaxCrossEntropy:
         return float(-log_p[np.arange(N), y].mean())
 
     def backward(self):
-        """dL/dscores, shape (N, K)."""
+        """dL/dscores, shape (N, M)."""
         if self._cache is None:
             raise ValueError(
                 "SoftmaxCrossEntropy.backward called before forward"

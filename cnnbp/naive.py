@@ -134,27 +134,27 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     ----------
     x : ndarray of shape (N, C, H, W)
         Input X.
-    w : ndarray of shape (F, C, HH, WW)
+    w : ndarray of shape (K, C, HH, WW)
         Filters F.
-    b : ndarray of shape (F,), optional
+    b : ndarray of shape (K,), optional
         Bias; zero when None.
     stride, padding, dilation : int or (h, w) pair
         s >= 1, p >= 0, d >= 1.
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
         O, with ``H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1``.
     """
     x, w, b, out_shape, hyper = conv_args(x, w, b, stride, padding,
                                           dilation)
     (sh, sw), (ph, pw), (dh, dw) = hyper
-    N, F, H_out, W_out = out_shape
+    N, K, H_out, W_out = out_shape
     _, C, HH, WW = w.shape
     x_pad = pad(x, (ph, pw))
     out = np.zeros(out_shape, x.dtype)
     for a in range(N):
-        for f in range(F):
+        for f in range(K):
             for i in range(H_out):
                 for j in range(W_out):
                     total = 0.0 if b is None else b[f]
@@ -184,28 +184,28 @@ def filter_gradient(dout, x, w, stride=1, padding=0, dilation=1):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C, HH, WW)
+    w : ndarray of shape (K, C, HH, WW)
         Only its shape is used.
     stride, padding, dilation : int or (h, w) pair
 
     Returns
     -------
-    dw : ndarray of shape (F, C, HH, WW)
+    dw : ndarray of shape (K, C, HH, WW)
     """
     x, w, _, out_shape, hyper = conv_args(x, w, None, stride, padding,
                                           dilation)
     dout = dout_arg(dout, out_shape, "conv2d(x, w)")
     (sh, sw), (ph, pw), (dh, dw_) = hyper
-    F, C, HH, WW = w.shape
+    K, C, HH, WW = w.shape
     N = x.shape[0]
     x_pad = pad(x, (ph, pw))
     d_dil = dilate(dout, (sh, sw))
     Hd, Wd = d_dil.shape[-2:]
     dw = np.zeros(w.shape, np.result_type(x, dout))
-    for f in range(F):
+    for f in range(K):
         for c in range(C):
             for m in range(HH):
                 for n in range(WW):
@@ -227,11 +227,12 @@ def input_gradient(dout, x, w, stride=1, padding=0, dilation=1):
     Steps, each one line below:
 
     1. ``D = dilate(dout, s)``: zero insertion for stride > 1.
-    2. ``K = rot180(dilate(w, d))``: the dilated filter, rotated.
-    3. ``D_full = pad(D, k_eff - 1)``: "full" mode, so every output cell
-       that touched an input cell is reached.
+    2. ``w_rot = rot180(dilate(w, d))``: the dilated filter, rotated, of
+       size ``HHd x WWd = (d(HH - 1) + 1) x (d(WW - 1) + 1)``.
+    3. ``D_full = pad(D, (HHd - 1, WWd - 1))``: "full" mode, so every
+       output cell that touched an input cell is reached.
     4. ``dX^pad[a,c,u,v] = sum_f sum_m sum_n
-       D_full[a, f, u + m, v + n] * K[f, c, m, n]``
+       D_full[a, f, u + m, v + n] * w_rot[f, c, m, n]``
        (summed over the filters f: each filter sent gradient back).
     5. Leftover rows/columns of X^pad that no window reached keep zero
        gradient; crop the padding: ``dX = dX^pad[:, :, p:p+H, p:p+W]``
@@ -239,11 +240,11 @@ def input_gradient(dout, x, w, stride=1, padding=0, dilation=1):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
         Only its shape is used.
-    w : ndarray of shape (F, C, HH, WW)
+    w : ndarray of shape (K, C, HH, WW)
     stride, padding, dilation : int or (h, w) pair
 
     Returns
@@ -255,13 +256,13 @@ def input_gradient(dout, x, w, stride=1, padding=0, dilation=1):
     dout = dout_arg(dout, out_shape, "conv2d(x, w)")
     (sh, sw), (ph, pw), (dh, dw) = hyper
     N, C, H, W = x.shape
-    F = w.shape[0]
+    K = w.shape[0]
     d_dil = dilate(dout, (sh, sw))
-    k_rot = rot180(dilate(w, (dh, dw)))
-    KH, KW = k_rot.shape[-2:]
-    d_full = pad(d_dil, (KH - 1, KW - 1))
-    Hr = d_dil.shape[-2] + KH - 1
-    Wr = d_dil.shape[-1] + KW - 1
+    w_rot = rot180(dilate(w, (dh, dw)))
+    HHd, WWd = w_rot.shape[-2:]
+    d_full = pad(d_dil, (HHd - 1, WWd - 1))
+    Hr = d_dil.shape[-2] + HHd - 1
+    Wr = d_dil.shape[-1] + WWd - 1
     dx_pad = np.zeros((N, C, H + 2 * ph, W + 2 * pw),
                       np.result_type(w, dout))
     for a in range(N):
@@ -269,11 +270,11 @@ def input_gradient(dout, x, w, stride=1, padding=0, dilation=1):
             for u in range(Hr):
                 for v in range(Wr):
                     total = 0.0
-                    for f in range(F):
-                        for m in range(KH):
-                            for n in range(KW):
+                    for f in range(K):
+                        for m in range(HHd):
+                            for n in range(WWd):
                                 total += (d_full[a, f, u + m, v + n]
-                                          * k_rot[f, c, m, n])
+                                          * w_rot[f, c, m, n])
                     dx_pad[a, c, u, v] = total
     return dx_pad[:, :, ph:ph + H, pw:pw + W]
 
@@ -285,21 +286,21 @@ def bias_gradient(dout):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
 
     Returns
     -------
-    db : ndarray of shape (F,)
+    db : ndarray of shape (K,)
     """
     dout = np.asarray(dout, dtype=float)
     if dout.ndim != 4:
         raise ValueError(
-            f"dout must be 4-D with shape (N, F, H_out, W_out), got shape "
+            f"dout must be 4-D with shape (N, K, H_out, W_out), got shape "
             f"{dout.shape}"
         )
-    N, F, H_out, W_out = dout.shape
-    db = np.zeros(F, dout.dtype)
-    for f in range(F):
+    N, K, H_out, W_out = dout.shape
+    db = np.zeros(K, dout.dtype)
+    for f in range(K):
         for a in range(N):
             for i in range(H_out):
                 for j in range(W_out):
@@ -312,19 +313,19 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C, HH, WW)
+    w : ndarray of shape (K, C, HH, WW)
     stride, padding, dilation : int or (h, w) pair
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
         :func:`input_gradient`.
-    dw : ndarray of shape (F, C, HH, WW)
+    dw : ndarray of shape (K, C, HH, WW)
         :func:`filter_gradient`.
-    db : ndarray of shape (F,)
+    db : ndarray of shape (K,)
         :func:`bias_gradient`.
     """
     dx = input_gradient(dout, x, w, stride, padding, dilation)
@@ -342,7 +343,7 @@ def maxpool2d(x, size=2, stride=None, padding=0, ceil_mode=False):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    size : int or (kh, kw) pair
+    size : int or (HH, WW) pair
         Window size.
     stride : int or (sh, sw) pair, optional
         Defaults to ``size`` (non-overlapping windows).
@@ -355,11 +356,11 @@ def maxpool2d(x, size=2, stride=None, padding=0, ceil_mode=False):
     Returns
     -------
     out : ndarray of shape (N, C, H_out, W_out)
-        ``H_out = floor((H + 2*ph - kh) / sh) + 1`` (see
+        ``H_out = floor((H + 2*ph - HH) / sh) + 1`` (see
         :func:`cnnbp.shapes.pool2d_output_shape` for ``ceil_mode``).
     """
     x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     N, C, H, W = x.shape
     _, _, H_out, W_out = out_shape
     out = np.zeros(out_shape, x.dtype)
@@ -368,8 +369,8 @@ def maxpool2d(x, size=2, stride=None, padding=0, ceil_mode=False):
             for i in range(H_out):
                 for j in range(W_out):
                     best = x[a, c, max(i * sh - ph, 0), max(j * sw - pw, 0)]
-                    for m in range(kh):
-                        for n in range(kw):
+                    for m in range(HH):
+                        for n in range(WW):
                             u, v = i * sh - ph + m, j * sw - pw + n
                             if 0 <= u < H and 0 <= v < W:
                                 best = max(best, x[a, c, u, v])
@@ -400,7 +401,7 @@ def maxpool2d_backward(dout, x, size=2, stride=None, padding=0,
     dx : ndarray of shape (N, C, H, W)
     """
     x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     dout = dout_arg(dout, out_shape, "maxpool2d(x)")
     N, C, H, W = x.shape
     _, _, H_out, W_out = out_shape
@@ -410,8 +411,8 @@ def maxpool2d_backward(dout, x, size=2, stride=None, padding=0,
             for i in range(H_out):
                 for j in range(W_out):
                     bu, bv = max(i * sh - ph, 0), max(j * sw - pw, 0)
-                    for m in range(kh):
-                        for n in range(kw):
+                    for m in range(HH):
+                        for n in range(WW):
                             u, v = i * sh - ph + m, j * sw - pw + n
                             if (0 <= u < H and 0 <= v < W
                                     and x[a, c, u, v] > x[a, c, bu, bv]):
@@ -434,7 +435,7 @@ def avgpool2d(x, size=2, stride=None, padding=0, ceil_mode=False,
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    size : int or (kh, kw) pair
+    size : int or (HH, WW) pair
         Window size.
     stride : int or (sh, sw) pair, optional
         Defaults to ``size``.
@@ -452,7 +453,7 @@ def avgpool2d(x, size=2, stride=None, padding=0, ceil_mode=False,
     """
     x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
     count_include_pad = check_flag(count_include_pad, "count_include_pad")
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     N, C, H, W = x.shape
     _, _, H_out, W_out = out_shape
     out = np.zeros(out_shape, x.dtype)
@@ -461,8 +462,8 @@ def avgpool2d(x, size=2, stride=None, padding=0, ceil_mode=False,
             for i in range(H_out):
                 for j in range(W_out):
                     total, count = 0.0, 0
-                    for m in range(kh):
-                        for n in range(kw):
+                    for m in range(HH):
+                        for n in range(WW):
                             u, v = i * sh - ph + m, j * sw - pw + n
                             in_x = 0 <= u < H and 0 <= v < W
                             in_pad = u < H + ph and v < W + pw
@@ -496,7 +497,7 @@ def avgpool2d_backward(dout, x, size=2, stride=None, padding=0,
     """
     x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
     count_include_pad = check_flag(count_include_pad, "count_include_pad")
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     dout = dout_arg(dout, out_shape, "avgpool2d(x)")
     N, C, H, W = x.shape
     _, _, H_out, W_out = out_shape
@@ -506,8 +507,8 @@ def avgpool2d_backward(dout, x, size=2, stride=None, padding=0,
             for i in range(H_out):
                 for j in range(W_out):
                     cells, count = [], 0
-                    for m in range(kh):
-                        for n in range(kw):
+                    for m in range(HH):
+                        for n in range(WW):
                             u, v = i * sh - ph + m, j * sw - pw + n
                             in_x = 0 <= u < H and 0 <= v < W
                             in_pad = u < H + ph and v < W + pw
@@ -579,9 +580,9 @@ def grouped_conv2d(x, w, b=None, stride=1, padding=0, dilation=1,
                    groups=1):
     """Grouped convolution forward pass, loops (``F.conv2d``, groups).
 
-    The C channels and the F filters form ``groups`` consecutive blocks
-    of ``Cg = C / groups`` channels and ``Fg = F / groups`` filters;
-    filter f belongs to block ``g = f // Fg`` and sees only its channels::
+    The C channels and the K filters form ``groups`` consecutive blocks
+    of ``Cg = C / groups`` channels and ``Kg = K / groups`` filters;
+    filter f belongs to block ``g = f // Kg`` and sees only its channels::
 
         O[a,f,i,j] = b[f] + sum_{c<Cg} sum_{m,n}
                      X^pad[a, g*Cg + c, i*s + m*d, j*s + n*d] * F[f,c,m,n]
@@ -592,28 +593,28 @@ def grouped_conv2d(x, w, b=None, stride=1, padding=0, dilation=1,
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C / groups, HH, WW)
-    b : ndarray of shape (F,), optional
+    w : ndarray of shape (K, C / groups, HH, WW)
+    b : ndarray of shape (K,), optional
     stride, padding, dilation : int or (h, w) pair
     groups : int
-        Divides C and F.
+        Divides C and K.
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
         ``H_out = floor((H + 2p - d(HH - 1) - 1) / s) + 1``.
     """
     x, w, b, out_shape, hyper, groups = grouped_conv_args(
         x, w, b, stride, padding, dilation, groups)
     (sh, sw), (ph, pw), (dh, dw) = hyper
-    N, F, H_out, W_out = out_shape
+    N, K, H_out, W_out = out_shape
     _, Cg, HH, WW = w.shape
-    Fg = F // groups
+    Kg = K // groups
     x_pad = pad(x, (ph, pw))
     out = np.zeros(out_shape, x.dtype)
     for a in range(N):
-        for f in range(F):
-            g = f // Fg
+        for f in range(K):
+            g = f // Kg
             for i in range(H_out):
                 for j in range(W_out):
                     total = 0.0 if b is None else b[f]
@@ -641,34 +642,34 @@ def grouped_conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1,
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C / groups, HH, WW)
+    w : ndarray of shape (K, C / groups, HH, WW)
     stride, padding, dilation, groups : see :func:`grouped_conv2d`
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (F, C / groups, HH, WW)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (K, C / groups, HH, WW)
+    db : ndarray of shape (K,)
     """
     x, w, _, out_shape, hyper, groups = grouped_conv_args(
         x, w, None, stride, padding, dilation, groups)
     dout = dout_arg(dout, out_shape, "grouped_conv2d(x, w)")
     (sh, sw), (ph, pw), (dh, dw_) = hyper
-    N, F, H_out, W_out = out_shape
+    N, K, H_out, W_out = out_shape
     _, C, H, W = x.shape
     _, Cg, HH, WW = w.shape
-    Fg = F // groups
+    Kg = K // groups
     x_pad = pad(x, (ph, pw))
     dtype = np.result_type(x, dout)
     dx_pad = np.zeros(x_pad.shape, dtype)
     dw = np.zeros(w.shape, dtype)
-    db = np.zeros(F, dtype)
+    db = np.zeros(K, dtype)
     for a in range(N):
-        for f in range(F):
-            g = f // Fg
+        for f in range(K):
+            g = f // Kg
             for i in range(H_out):
                 for j in range(W_out):
                     db[f] += dout[a, f, i, j]
@@ -691,11 +692,11 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0,
     Every input cell stamps a scaled copy of its filters into the
     output, ``s`` cells apart, and the padding is then cropped::
 
-        O^pad[a, g*Fg + f, i*s + m*d, j*s + n*d] += X[a,c,i,j] * F[c,f,m,n]
+        O^pad[a, g*Kg + f, i*s + m*d, j*s + n*d] += X[a,c,i,j] * F[c,f,m,n]
         O = O^pad[:, :, p:p + H_out, p:p + W_out] + b
 
     for every channel c of block ``g = c // Cg`` (``Cg = C / groups``)
-    and its ``Fg = F / groups`` outputs f.  This is the input gradient
+    and its ``Kg = K / groups`` outputs f.  This is the input gradient
     of :func:`grouped_conv2d` with the same w, stride, padding, dilation
     and groups, and ``output_padding`` is the number of leftover rows
     (columns) at the bottom (right) that such a convolution never reads.
@@ -703,8 +704,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0,
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (C, F / groups, HH, WW)
-    b : ndarray of shape (F,), optional
+    w : ndarray of shape (C, K / groups, HH, WW)
+    b : ndarray of shape (K,), optional
     stride, padding, output_padding, dilation : int or (h, w) pair
         ``output_padding`` must be smaller than the stride or the
         dilation (per axis).
@@ -713,31 +714,31 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0,
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
         ``H_out = (H - 1)*s - 2p + d(HH - 1) + output_padding + 1``.
     """
     x, w, b, out_shape, hyper, groups = conv_transpose_args(
         x, w, b, stride, padding, output_padding, dilation, groups)
     (sh, sw), (ph, pw), (dh, dw), _ = hyper
-    N, F, H_out, W_out = out_shape
-    C, Fg, HH, WW = w.shape
+    N, K, H_out, W_out = out_shape
+    C, Kg, HH, WW = w.shape
     _, _, H, W = x.shape
     Cg = C // groups
-    out_pad = np.zeros((N, F, H_out + 2 * ph, W_out + 2 * pw), x.dtype)
+    out_pad = np.zeros((N, K, H_out + 2 * ph, W_out + 2 * pw), x.dtype)
     for a in range(N):
         for c in range(C):
             g = c // Cg
             for i in range(H):
                 for j in range(W):
-                    for f in range(Fg):
+                    for f in range(Kg):
                         for m in range(HH):
                             for n in range(WW):
-                                out_pad[a, g * Fg + f, i * sh + m * dh,
+                                out_pad[a, g * Kg + f, i * sh + m * dh,
                                         j * sw + n * dw] += (
                                     x[a, c, i, j] * w[c, f, m, n])
     out = out_pad[:, :, ph:ph + H_out, pw:pw + W_out]
     if b is not None:
-        for f in range(F):
+        for f in range(K):
             out[:, f] += b[f]
     return out
 
@@ -747,37 +748,37 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0,
     """Backward pass of :func:`conv_transpose2d`, loops.
 
     With ``D = pad(dout, p)`` (the gradient of O^pad), every stamped term
-    ``X[a,c,i,j] * F[c,f,m,n]`` read ``D[a, g*Fg + f, i*s + m*d,
+    ``X[a,c,i,j] * F[c,f,m,n]`` read ``D[a, g*Kg + f, i*s + m*d,
     j*s + n*d]``, so::
 
-        dX[a,c,i,j] = sum_{f,m,n} D[a, g*Fg + f, i*s + m*d, j*s + n*d]
+        dX[a,c,i,j] = sum_{f,m,n} D[a, g*Kg + f, i*s + m*d, j*s + n*d]
                       * F[c,f,m,n]
         dF[c,f,m,n] = sum_{a,i,j} X[a,c,i,j]
-                      * D[a, g*Fg + f, i*s + m*d, j*s + n*d]
+                      * D[a, g*Kg + f, i*s + m*d, j*s + n*d]
 
     dX is a (grouped) convolution of dL/dO with the same w.
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (C, F / groups, HH, WW)
+    w : ndarray of shape (C, K / groups, HH, WW)
     stride, padding, output_padding, dilation, groups :
         see :func:`conv_transpose2d`
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (C, F / groups, HH, WW)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (C, K / groups, HH, WW)
+    db : ndarray of shape (K,)
     """
     x, w, _, out_shape, hyper, groups = conv_transpose_args(
         x, w, None, stride, padding, output_padding, dilation, groups)
     dout = dout_arg(dout, out_shape, "conv_transpose2d(x, w)")
     (sh, sw), (ph, pw), (dh, dw_), _ = hyper
     N, C, H, W = x.shape
-    _, Fg, HH, WW = w.shape
+    _, Kg, HH, WW = w.shape
     Cg = C // groups
     d_pad = pad(dout, (ph, pw))
     dtype = np.result_type(x, dout)
@@ -788,10 +789,10 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0,
             g = c // Cg
             for i in range(H):
                 for j in range(W):
-                    for f in range(Fg):
+                    for f in range(Kg):
                         for m in range(HH):
                             for n in range(WW):
-                                d = d_pad[a, g * Fg + f, i * sh + m * dh,
+                                d = d_pad[a, g * Kg + f, i * sh + m * dh,
                                           j * sw + n * dw_]
                                 dx[a, c, i, j] += d * w[c, f, m, n]
                                 dw[c, f, m, n] += x[a, c, i, j] * d

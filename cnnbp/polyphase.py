@@ -49,9 +49,9 @@ class _Plan:
     def __init__(self, x_shape, w_shape, out_shape, hyper, dtype):
         (self.sh, self.sw), (self.ph, self.pw), (dh, dw) = hyper
         self.N, self.C, self.H, self.W = x_shape
-        self.F, _, self.HH, self.WW = w_shape
+        self.K, _, self.HH, self.WW = w_shape
         self.Ho, self.Wo = out_shape[2:]
-        self.K = self.C * self.HH * self.WW
+        self.CHW = self.C * self.HH * self.WW
         self.P = self.Ho * self.Wo
         self.dtype = np.dtype(dtype)
         self.taps = [(m, n, ((m * dh) % self.sh, (n * dw) % self.sw),
@@ -63,7 +63,7 @@ class _Plan:
             self.first.setdefault(rq, (m, n))
         self.Hr = self.Ho + (dh * (self.HH - 1)) // self.sh
         self.Wq = self.Wo + (dw * (self.WW - 1)) // self.sw
-        per_image = (self.K + 1) * self.P * self.dtype.itemsize
+        per_image = (self.CHW + 1) * self.P * self.dtype.itemsize
         self.nb = int(np.clip(CHUNK_BYTES // per_image, 1, self.N))
 
     def chunks(self):
@@ -95,7 +95,7 @@ def _fill_cols(xc, cols, plan, planes):
     for rq in p.phases:
         pa, pb, xu, xv = p.window(*rq)
         planes[rq][:, :, pa, pb] = xc[:, :, xu, xv]
-    view = cols[:, :p.K].reshape(len(xc), p.C, p.HH, p.WW, p.Ho, p.Wo)
+    view = cols[:, :p.CHW].reshape(len(xc), p.C, p.HH, p.WW, p.Ho, p.Wo)
     for m, n, rq, oh, ow in p.taps:
         view[:, :, m, n] = planes[rq][:, :, oh:oh + p.Ho, ow:ow + p.Wo]
 
@@ -112,8 +112,8 @@ def prepare(x, w, out_shape, hyper):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W), C-contiguous
-    w : ndarray of shape (F, C, HH, WW)
-    out_shape : tuple (N, F, H_out, W_out)
+    w : ndarray of shape (K, C, HH, WW)
+    out_shape : tuple (N, K, H_out, W_out)
     hyper : ((sh, sw), (ph, pw), (dh, dw))
 
     Returns
@@ -130,14 +130,14 @@ def forward(x, w, b, out_shape, hyper):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W), C-contiguous
-    w : ndarray of shape (F, C, HH, WW)
-    b : ndarray of shape (F,) or None
-    out_shape : tuple (N, F, H_out, W_out)
+    w : ndarray of shape (K, C, HH, WW)
+    b : ndarray of shape (K,) or None
+    out_shape : tuple (N, K, H_out, W_out)
     hyper : ((sh, sw), (ph, pw), (dh, dw))
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
     cache : tuple
         The columns of every image, for :func:`backward`.
     """
@@ -149,11 +149,11 @@ def _run(x, w, b, out_shape, hyper, out):
     _check_dtype(x.dtype)
     plan = _Plan(x.shape, w.shape, out_shape, hyper, x.dtype)
     p = plan
-    cols = np.empty((p.N, p.K + 1, p.P), x.dtype)
-    cols[:, p.K] = 1
-    wext = np.empty((p.F, p.K + 1), x.dtype)
-    wext[:, :p.K] = w.reshape(p.F, p.K)
-    wext[:, p.K] = 0 if b is None else b
+    cols = np.empty((p.N, p.CHW + 1, p.P), x.dtype)
+    cols[:, p.CHW] = 1
+    wext = np.empty((p.K, p.CHW + 1), x.dtype)
+    wext[:, :p.CHW] = w.reshape(p.K, p.CHW)
+    wext[:, p.CHW] = 0 if b is None else b
     planes = {}
     for n0, n1 in plan.chunks():
         k = n1 - n0
@@ -163,7 +163,7 @@ def _run(x, w, b, out_shape, hyper, out):
         _fill_cols(x[n0:n1], cols[n0:n1], plan, planes[k])
         if out is not None:
             blas.matmul(wext, cols[n0:n1],
-                        out=out[n0:n1].reshape(k, p.F, p.P))
+                        out=out[n0:n1].reshape(k, p.K, p.P))
     return out, (plan, cols, w)
 
 
@@ -172,28 +172,28 @@ def backward(dout, cache):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out), C-contiguous
+    dout : ndarray of shape (N, K, H_out, W_out), C-contiguous
     cache : tuple
         From :func:`forward` or :func:`prepare`.
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (F, C, HH, WW)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (K, C, HH, WW)
+    db : ndarray of shape (K,)
     """
     plan, cols, w = cache
     p = plan
-    w_t = np.ascontiguousarray(w.reshape(p.F, p.K).T)
-    dwext = np.zeros((p.F, p.K + 1))
+    w_t = np.ascontiguousarray(w.reshape(p.K, p.CHW).T)
+    dwext = np.zeros((p.K, p.CHW + 1))
     dx = np.empty((p.N, p.C, p.H, p.W), p.dtype)
-    d_rows = dout.reshape(p.N, p.F, p.P)
+    d_rows = dout.reshape(p.N, p.K, p.P)
     work = {}
     for n0, n1 in plan.chunks():
         k = n1 - n0
         if k not in work:
-            work[k] = (np.empty((k, p.F, p.K + 1), p.dtype),
-                       np.empty((k, p.K, p.P), p.dtype),
+            work[k] = (np.empty((k, p.K, p.CHW + 1), p.dtype),
+                       np.empty((k, p.CHW, p.P), p.dtype),
                        {rq: np.empty((k, p.C, p.Hr, p.Wq), p.dtype)
                         for rq in p.phases})
         part, dcols, dplanes = work[k]
@@ -201,12 +201,12 @@ def backward(dout, cache):
         dwext += part.sum(axis=0)
         blas.matmul(w_t, d_rows[n0:n1], out=dcols)
         _col2im(dcols, dx[n0:n1], plan, dplanes)
-    dw = dwext[:, :p.K].reshape(p.F, p.C, p.HH, p.WW)
-    return dx, dw.astype(p.dtype), dwext[:, p.K].astype(p.dtype)
+    dw = dwext[:, :p.CHW].reshape(p.K, p.C, p.HH, p.WW)
+    return dx, dw.astype(p.dtype), dwext[:, p.CHW].astype(p.dtype)
 
 
 def _col2im(dcols, dxc, plan, dplanes):
-    """Polyphase scatter-add of a chunk's (k, K, P) column gradients."""
+    """Polyphase scatter-add of a chunk's (k, CHW, P) column gradients."""
     p = plan
     k = len(dxc)
     view = dcols.reshape(k, p.C, p.HH, p.WW, p.Ho, p.Wo)

@@ -6,7 +6,7 @@ and the rest of the loop twins.  Windows are those of ``F.max_pool2d``
 and ``F.avg_pool2d``: window ``(i, j)`` starts at row ``i*sh - ph`` and
 column ``j*sw - pw`` of X.  Output size (see
 :func:`cnnbp.shapes.pool2d_output_shape`):
-``H_out = floor((H + 2*ph - kh) / sh) + 1`` (ceiling with ``ceil_mode``),
+``H_out = floor((H + 2*ph - HH) / sh) + 1`` (ceiling with ``ceil_mode``),
 same for W; stride defaults to the window size.
 
 Padding (and the overhang of a ceil-mode window) is filled with -inf for
@@ -55,13 +55,13 @@ __all__ = [
 ]
 
 
-def _windows(x, kh, kw, H_out, W_out, sh, sw):
-    """Read-only view of shape (N, C, H_out, W_out, kh, kw)."""
+def _windows(x, HH, WW, H_out, W_out, sh, sw):
+    """Read-only view of shape (N, C, H_out, W_out, HH, WW)."""
     sN, sC, sH, sW = x.strides
     N, C = x.shape[:2]
     return as_strided(
         x,
-        shape=(N, C, H_out, W_out, kh, kw),
+        shape=(N, C, H_out, W_out, HH, WW),
         strides=(sN, sC, sH * sh, sW * sw, sH, sW),
         writeable=False,
     )
@@ -69,10 +69,10 @@ def _windows(x, kh, kw, H_out, W_out, sh, sw):
 
 def _argmax(x, out_shape, hyper):
     """Flat in-window index of the first maximum, (N, C, H_out, W_out)."""
-    (kh, kw), (sh, sw) = hyper
+    (HH, WW), (sh, sw) = hyper
     N, C, H_out, W_out = out_shape
-    win = _windows(x, kh, kw, H_out, W_out, sh, sw)
-    return win.reshape(N, C, H_out, W_out, kh * kw).argmax(axis=-1)
+    win = _windows(x, HH, WW, H_out, W_out, sh, sw)
+    return win.reshape(N, C, H_out, W_out, HH * WW).argmax(axis=-1)
 
 
 def _padded_shape(x_shape, out_shape, hyper):
@@ -81,10 +81,10 @@ def _padded_shape(x_shape, out_shape, hyper):
     Rows that no window reaches are left out, so the bottom padding can
     be negative (X^pad then ends before X does).
     """
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     N, C = x_shape[:2]
-    return (N, C, (out_shape[2] - 1) * sh + kh,
-            (out_shape[3] - 1) * sw + kw)
+    return (N, C, (out_shape[2] - 1) * sh + HH,
+            (out_shape[3] - 1) * sw + WW)
 
 
 def _pad(x, out_shape, hyper, value):
@@ -116,22 +116,22 @@ def _crop(dx_pad, x_shape, hyper):
 
 def _first_real_cell(out_shape, hyper):
     """In-window flat index of the first cell of X, (H_out, W_out)."""
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     _, _, H_out, W_out = out_shape
     m0 = np.maximum(0, ph - sh * np.arange(H_out))
     n0 = np.maximum(0, pw - sw * np.arange(W_out))
-    return m0[:, None] * kw + n0[None, :]
+    return m0[:, None] * WW + n0[None, :]
 
 
 def _reference_route(x, out_shape, hyper):
     """``(out, arg, pad_shape)`` by the reference route; arg as in
     :func:`_argmax`, over the windows of X^pad."""
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     N, C, H_out, W_out = out_shape
     x_pad = _pad(x, out_shape, hyper, -np.inf)
-    arg = _argmax(x_pad, out_shape, ((kh, kw), (sh, sw)))
-    win = _windows(x_pad, kh, kw, H_out, W_out, sh, sw)
-    out = np.take_along_axis(win.reshape(N, C, H_out, W_out, kh * kw),
+    arg = _argmax(x_pad, out_shape, ((HH, WW), (sh, sw)))
+    win = _windows(x_pad, HH, WW, H_out, W_out, sh, sw)
+    out = np.take_along_axis(win.reshape(N, C, H_out, W_out, HH * WW),
                              arg[..., None], axis=-1)[..., 0]
     empty = out == -np.inf
     if (ph, pw) != (0, 0) and empty.any():
@@ -178,15 +178,15 @@ def _max_route(x, out_shape, hyper):
     each window's argmax, (H_out, W_out, N*C); or, when a window holds
     NaN, ``("reference", arg, pad_shape)`` from :func:`_reference_route`.
     """
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     N, C, H, W = x.shape
     out_hw = out_shape[2:]
     x_pad = _spatial_first(x, out_shape, hyper, -np.inf)
     best = _offset(x_pad, 0, 0, out_hw, hyper).copy()
-    arg = np.zeros(best.shape, np.uint8 if kh * kw < 256 else np.intp)
+    arg = np.zeros(best.shape, np.uint8 if HH * WW < 256 else np.intp)
     hit = np.empty_like(arg)
-    for k in range(1, kh * kw):
-        cells = _offset(x_pad, *divmod(k, kw), out_hw, hyper)
+    for k in range(1, HH * WW):
+        cells = _offset(x_pad, *divmod(k, WW), out_hw, hyper)
         np.multiply(cells > best, arg.dtype.type(k), out=hit)
         np.maximum(best, cells, out=best)
         np.maximum(arg, hit, out=arg)
@@ -198,8 +198,8 @@ def _max_route(x, out_shape, hyper):
         if empty.any():
             first = _first_real_cell(out_shape, hyper)
             arg = np.where(empty, first[:, :, None], arg)
-    k = np.arange(kh * kw)
-    idx = np.take((k // kw) * W + k % kw, arg)
+    k = np.arange(HH * WW)
+    idx = np.take((k // WW) * W + k % WW, arg)
     idx += _window_origin(x.shape, out_shape, hyper)
     return _channels_first(best, N, C), ("fast", idx)
 
@@ -219,12 +219,12 @@ def _window_origin(x_shape, out_shape, hyper):
 
 
 def _scatter(dout, arg, x_shape, hyper):
-    (kh, kw), (sh, sw) = hyper
+    (HH, WW), (sh, sw) = hyper
     _, _, H_out, W_out = dout.shape
     dx = np.zeros(x_shape, dout.dtype)
-    for m in range(kh):
-        for n in range(kw):
-            hit = arg == m * kw + n
+    for m in range(HH):
+        for n in range(WW):
+            hit = arg == m * WW + n
             dx[:, :, m:m + sh * (H_out - 1) + 1:sh,
                n:n + sw * (W_out - 1) + 1:sw] += np.where(hit, dout, 0)
     return dx
@@ -251,7 +251,7 @@ def maxpool2d(x, size=2, stride=None, padding=0, ceil_mode=False):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    size : int or (kh, kw) pair
+    size : int or (HH, WW) pair
         Window size.
     stride : int or (sh, sw) pair, optional
         Defaults to ``size`` (non-overlapping windows).
@@ -264,15 +264,15 @@ def maxpool2d(x, size=2, stride=None, padding=0, ceil_mode=False):
     Returns
     -------
     out : ndarray of shape (N, C, H_out, W_out)
-        ``H_out = floor((H + 2*ph - kh) / sh) + 1`` (see
+        ``H_out = floor((H + 2*ph - HH) / sh) + 1`` (see
         :func:`cnnbp.shapes.pool2d_output_shape` for ``ceil_mode``).
     """
     x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
-    (kh, kw), _, _ = hyper
+    (HH, WW), _, _ = hyper
     x_pad = _spatial_first(x, out_shape, hyper, -np.inf)
     out = _offset(x_pad, 0, 0, out_shape[2:], hyper).copy()
-    for k in range(1, kh * kw):
-        np.maximum(out, _offset(x_pad, *divmod(k, kw), out_shape[2:],
+    for k in range(1, HH * WW):
+        np.maximum(out, _offset(x_pad, *divmod(k, WW), out_shape[2:],
                                 hyper), out=out)
     return _channels_first(out, *x.shape[:2])
 
@@ -309,10 +309,10 @@ def _divisor(x_shape, out_shape, hyper, count_include_pad):
     padded input (X plus ``p`` on each side; a ceil-mode overhang beyond
     that is not counted), else only its cells inside X.
     """
-    (kh, kw), (sh, sw), (ph, pw) = hyper
+    (HH, WW), (sh, sw), (ph, pw) = hyper
     counts = []
-    for n, k, s, p, n_out in ((x_shape[2], kh, sh, ph, out_shape[2]),
-                              (x_shape[3], kw, sw, pw, out_shape[3])):
+    for n, k, s, p, n_out in ((x_shape[2], HH, sh, ph, out_shape[2]),
+                              (x_shape[3], WW, sw, pw, out_shape[3])):
         start = s * np.arange(n_out) - p
         end = np.minimum(start + k, n + p)
         if not count_include_pad:
@@ -322,7 +322,7 @@ def _divisor(x_shape, out_shape, hyper, count_include_pad):
 
 
 #: Average pooling is one matrix product when the pooling matrix has at
-#: most this many entries and ``H*W <= POOL_MATRIX_RATIO * kh*kw``.
+#: most this many entries and ``H*W <= POOL_MATRIX_RATIO * HH*WW``.
 POOL_MATRIX_ENTRIES = 2 ** 16
 POOL_MATRIX_RATIO = 16
 
@@ -331,22 +331,22 @@ POOL_MATRIX_RATIO = 16
 def _pool_matrix(in_hw, out_hw, hyper, count_include_pad, dtype):
     """P of shape (H*W, H_out*W_out), read-only: ``P[(u, v), (i, j)] =
     1 / D[i,j]`` if cell (u, v) of X is in window (i, j), else 0."""
-    (kh, kw), (sh, sw), (ph, pw) = hyper
-    T = _tap_matrix(in_hw, out_hw, (kh, kw), ((sh, sw), (ph, pw), (1, 1)),
+    (HH, WW), (sh, sw), (ph, pw) = hyper
+    T = _tap_matrix(in_hw, out_hw, (HH, WW), ((sh, sw), (ph, pw), (1, 1)),
                     dtype)
     div = _divisor((1, 1) + in_hw, (1, 1) + out_hw, hyper,
                    count_include_pad)
-    P = T.reshape(in_hw[0] * in_hw[1], -1, kh * kw).sum(axis=2)
+    P = T.reshape(in_hw[0] * in_hw[1], -1, HH * WW).sum(axis=2)
     P /= div.reshape(1, -1)
     P.flags.writeable = False
     return P
 
 
 def _use_pool_matrix(x_shape, out_shape, hyper):
-    (kh, kw), _, _ = hyper
+    (HH, WW), _, _ = hyper
     HW = x_shape[2] * x_shape[3]
     return (HW * out_shape[2] * out_shape[3] <= POOL_MATRIX_ENTRIES
-            and HW <= POOL_MATRIX_RATIO * kh * kw)
+            and HW <= POOL_MATRIX_RATIO * HH * WW)
 
 
 def _avg_args(x, size, stride, padding, ceil_mode, count_include_pad):
@@ -362,12 +362,12 @@ def _avg_forward(x, out_shape, hyper, count_include_pad):
         P = _pool_matrix((H, W), tuple(out_shape[2:]), hyper,
                          count_include_pad, x.dtype.str)
         return (x.reshape(N * C, H * W) @ P).reshape(out_shape)
-    (kh, kw), (sh, sw), _ = hyper
+    (HH, WW), (sh, sw), _ = hyper
     _, _, H_out, W_out = out_shape
     x_pad = _pad(x, out_shape, hyper, 0)
     out = np.zeros(out_shape, x.dtype)
-    for m in range(kh):
-        for n in range(kw):
+    for m in range(HH):
+        for n in range(WW):
             out += x_pad[:, :, m:m + sh * (H_out - 1) + 1:sh,
                          n:n + sw * (W_out - 1) + 1:sw]
     out /= _divisor(x.shape, out_shape, hyper, count_include_pad)
@@ -381,12 +381,12 @@ def _avg_backward(dout, x_shape, out_shape, hyper, count_include_pad):
         P = _pool_matrix((H, W), tuple(out_shape[2:]), hyper,
                          count_include_pad, dout.dtype.str)
         return (dout.reshape(N * C, -1) @ P.T).reshape(x_shape)
-    (kh, kw), (sh, sw), _ = hyper
+    (HH, WW), (sh, sw), _ = hyper
     _, _, H_out, W_out = out_shape
     g = dout / _divisor(x_shape, out_shape, hyper, count_include_pad)
     dx_pad = np.zeros(_padded_shape(x_shape, out_shape, hyper), g.dtype)
-    for m in range(kh):
-        for n in range(kw):
+    for m in range(HH):
+        for n in range(WW):
             dx_pad[:, :, m:m + sh * (H_out - 1) + 1:sh,
                    n:n + sw * (W_out - 1) + 1:sw] += g
     return _crop(dx_pad, x_shape, hyper)
@@ -404,7 +404,7 @@ def avgpool2d(x, size=2, stride=None, padding=0, ceil_mode=False,
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    size : int or (kh, kw) pair
+    size : int or (HH, WW) pair
         Window size.
     stride : int or (sh, sw) pair, optional
         Defaults to ``size``.

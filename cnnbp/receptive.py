@@ -247,23 +247,23 @@ def _support(spec, mask, hw):
     if kind == "add":
         return np.logical_or.reduce([_support(b, mask, hw) for b in data])
     if kind == "window":
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw), _ = data
+        (HH, WW), (sh, sw), (ph, pw), (dh, dw), _ = data
         H_out, W_out = mask.shape
-        seen = np.zeros((max(hw[0] + ph, (H_out - 1) * sh + dh * (kh - 1)
+        seen = np.zeros((max(hw[0] + ph, (H_out - 1) * sh + dh * (HH - 1)
                              + 1),
-                         max(hw[1] + pw, (W_out - 1) * sw + dw * (kw - 1)
+                         max(hw[1] + pw, (W_out - 1) * sw + dw * (WW - 1)
                              + 1)), bool)
-        for m in range(kh):
-            for n in range(kw):
+        for m in range(HH):
+            for n in range(WW):
                 seen[m * dh:m * dh + sh * (H_out - 1) + 1:sh,
                      n * dw:n * dw + sw * (W_out - 1) + 1:sw] |= mask
         return seen[ph:ph + hw[0], pw:pw + hw[1]]
-    (kh, kw), (sh, sw), (ph, pw), _, (dh, dw) = (pair(v, "hyper")
+    (HH, WW), (sh, sw), (ph, pw), _, (dh, dw) = (pair(v, "hyper")
                                                  for v in data)
     seen = np.pad(mask, ((ph, ph), (pw, pw)))
     out = np.zeros(hw, bool)
-    for m in range(kh):
-        for n in range(kw):
+    for m in range(HH):
+        for n in range(WW):
             out |= seen[m * dh:m * dh + sh * (hw[0] - 1) + 1:sh,
                         n * dw:n * dw + sw * (hw[1] - 1) + 1:sw]
     return out

@@ -201,13 +201,13 @@ def conv_output_shape(x_shape, w_shape, stride=1, padding=0, dilation=1):
     x_shape : tuple of 4 ints
         Input shape (N, C, H, W).
     w_shape : tuple of 4 ints
-        Filter shape (F, C, HH, WW).
+        Filter shape (K, C, HH, WW).
     stride, padding, dilation : int or (h, w) pair
 
     Returns
     -------
     out_shape : tuple of 4 ints
-        (N, F, H_out, W_out).
+        (N, K, H_out, W_out).
     hyper : tuple
         ``((sh, sw), (ph, pw), (dh, dw))`` as ints.
 
@@ -219,7 +219,7 @@ def conv_output_shape(x_shape, w_shape, stride=1, padding=0, dilation=1):
     """
     (sh, sw), (ph, pw), (dh, dw) = _check_hyper(stride, padding, dilation)
     N, C, H, W = x_shape
-    F, Cw, HH, WW = w_shape
+    K, Cw, HH, WW = w_shape
     if C != Cw:
         raise ValueError(
             f"channel mismatch: x has shape {tuple(x_shape)} with C={C} "
@@ -239,7 +239,7 @@ def conv_output_shape(x_shape, w_shape, stride=1, padding=0, dilation=1):
         )
     H_out = (H + 2 * ph - eh) // sh + 1
     W_out = (W + 2 * pw - ew) // sw + 1
-    return (N, F, H_out, W_out), ((sh, sw), (ph, pw), (dh, dw))
+    return (N, K, H_out, W_out), ((sh, sw), (ph, pw), (dh, dw))
 
 
 def pool_output_shape(x_shape, size=2, stride=None):
@@ -252,7 +252,7 @@ def pool_output_shape(x_shape, size=2, stride=None):
     x_shape : tuple of 4 ints
         Input shape (N, C, H, W).
     size : int or (h, w) pair
-        Window size (kh, kw).
+        Window size (HH, WW).
     stride : int or (h, w) pair or None
         None means ``stride = size`` (non-overlapping windows).
 
@@ -261,7 +261,7 @@ def pool_output_shape(x_shape, size=2, stride=None):
     out_shape : tuple of 4 ints
         (N, C, H_out, W_out).
     hyper : tuple
-        ``((kh, kw), (sh, sw))`` as ints.
+        ``((HH, WW), (sh, sw))`` as ints.
     """
     out_shape, (k, s, _) = pool2d_output_shape(x_shape, size, stride)
     return out_shape, (k, s)
@@ -305,10 +305,10 @@ def pool2d_output_shape(x_shape, size=2, stride=None, padding=0,
     """Validate a pool's arguments and return its output shape.
 
     The windows are those of ``F.max_pool2d`` / ``F.avg_pool2d``: window
-    ``(i, j)`` covers rows ``i*sh - ph, ..., i*sh - ph + kh - 1`` of X
+    ``(i, j)`` covers rows ``i*sh - ph, ..., i*sh - ph + HH - 1`` of X
     (same for columns), and cells outside X are padding.  Output size::
 
-        H_out = floor((H + 2*ph - kh) / sh) + 1
+        H_out = floor((H + 2*ph - HH) / sh) + 1
 
     or, with ``ceil_mode``, the ceiling instead of the floor, minus one
     when the last window would start in the bottom padding
@@ -320,12 +320,12 @@ def pool2d_output_shape(x_shape, size=2, stride=None, padding=0,
     x_shape : tuple of 4 ints
         Input shape (N, C, H, W).
     size : int or (h, w) pair
-        Window size (kh, kw).
+        Window size (HH, WW).
     stride : int or (h, w) pair or None
         None means ``stride = size``.
     padding : int or (h, w) pair
         Implicit padding on both sides, at most half the window:
-        ``ph <= kh // 2`` and ``pw <= kw // 2``.
+        ``ph <= HH // 2`` and ``pw <= WW // 2``.
     ceil_mode : bool
         Round the output size up instead of down.
 
@@ -334,7 +334,7 @@ def pool2d_output_shape(x_shape, size=2, stride=None, padding=0,
     out_shape : tuple of 4 ints
         (N, C, H_out, W_out).
     hyper : tuple
-        ``((kh, kw), (sh, sw), (ph, pw))`` as ints.
+        ``((HH, WW), (sh, sw), (ph, pw))`` as ints.
 
     Raises
     ------
@@ -342,36 +342,36 @@ def pool2d_output_shape(x_shape, size=2, stride=None, padding=0,
         Bad hyper-parameters, padding above half the window, empty
         dimensions, or no window fits (output size below 1).
     """
-    kh, kw = pair(size, "size")
-    if kh < 1 or kw < 1:
-        raise ValueError(f"pool size must be >= 1, got {(kh, kw)}")
-    sh, sw = (kh, kw) if stride is None else pair(stride, "stride")
+    HH, WW = pair(size, "size")
+    if HH < 1 or WW < 1:
+        raise ValueError(f"pool size must be >= 1, got {(HH, WW)}")
+    sh, sw = (HH, WW) if stride is None else pair(stride, "stride")
     if sh < 1 or sw < 1:
         raise ValueError(f"stride must be >= 1, got {(sh, sw)}")
     ph, pw = pair(padding, "padding")
     if ph < 0 or pw < 0:
         raise ValueError(f"padding must be >= 0, got {(ph, pw)}")
-    if ph > kh // 2 or pw > kw // 2:
+    if ph > HH // 2 or pw > WW // 2:
         raise ValueError(
             f"pool padding {(ph, pw)} is more than half the window "
-            f"{(kh, kw)}: it must be at most {(kh // 2, kw // 2)}"
+            f"{(HH, WW)}: it must be at most {(HH // 2, WW // 2)}"
         )
     ceil_mode = check_flag(ceil_mode, "ceil_mode")
     N, C, H, W = x_shape
     if min(x_shape) < 1:
         raise ValueError(f"empty dimension in x of shape {tuple(x_shape)}")
-    H_out = _pool_length(H, kh, sh, ph, ceil_mode)
-    W_out = _pool_length(W, kw, sw, pw, ceil_mode)
+    H_out = _pool_length(H, HH, sh, ph, ceil_mode)
+    W_out = _pool_length(W, WW, sw, pw, ceil_mode)
     if H_out < 1 or W_out < 1:
         how = ""
         if (ph, pw) != (0, 0) or ceil_mode:
             how = (f" padded by {(ph, pw)}, ceil_mode={ceil_mode}: output "
                    f"size {(H_out, W_out)}")
         raise ValueError(
-            f"pool window {(kh, kw)} is larger than the input {(H, W)} of "
+            f"pool window {(HH, WW)} is larger than the input {(H, W)} of "
             f"x with shape {tuple(x_shape)}{how}"
         )
-    return (N, C, H_out, W_out), ((kh, kw), (sh, sw), (ph, pw))
+    return (N, C, H_out, W_out), ((HH, WW), (sh, sw), (ph, pw))
 
 
 def _check_groups(groups):
@@ -385,9 +385,9 @@ def grouped_conv_output_shape(x_shape, w_shape, stride=1, padding=0,
                               dilation=1, groups=1):
     """Validate a grouped convolution's arguments; return its output shape.
 
-    The C input channels and the F filters are split into ``groups``
+    The C input channels and the K filters are split into ``groups``
     consecutive blocks; filter f sees only the ``C / groups`` channels
-    of its block, so w has shape (F, C / groups, HH, WW) (the layout of
+    of its block, so w has shape (K, C / groups, HH, WW) (the layout of
     ``F.conv2d``).  ``groups = C`` is a depthwise convolution.
 
     Parameters
@@ -395,33 +395,33 @@ def grouped_conv_output_shape(x_shape, w_shape, stride=1, padding=0,
     x_shape : tuple of 4 ints
         Input shape (N, C, H, W).
     w_shape : tuple of 4 ints
-        Filter shape (F, C / groups, HH, WW).
+        Filter shape (K, C / groups, HH, WW).
     stride, padding, dilation : int or (h, w) pair
     groups : int
-        >= 1, dividing both C and F.
+        >= 1, dividing both C and K.
 
     Returns
     -------
     out_shape : tuple of 4 ints
-        (N, F, H_out, W_out), H_out as in :func:`output_size`.
+        (N, K, H_out, W_out), H_out as in :func:`output_size`.
     hyper : tuple
         ``((sh, sw), (ph, pw), (dh, dw))`` as ints.
     """
     groups = _check_groups(groups)
-    C, F = x_shape[1], w_shape[0]
-    if C % groups or F % groups:
+    C, K = x_shape[1], w_shape[0]
+    if C % groups or K % groups:
         raise ValueError(
             f"groups={groups} must divide the input channels C and the "
-            f"filters F: x has shape {tuple(x_shape)} (C={C}), w has "
-            f"shape {tuple(w_shape)} (F={F})"
+            f"number of filters K: x has shape {tuple(x_shape)} (C={C}), "
+            f"w has shape {tuple(w_shape)} (K={K})"
         )
     if w_shape[1] != C // groups:
         raise ValueError(
-            f"channel mismatch: w must have shape (F, C/groups, HH, WW) "
+            f"channel mismatch: w must have shape (K, C/groups, HH, WW) "
             f"with C/groups = {C}/{groups} = {C // groups} for x of shape "
             f"{tuple(x_shape)}, got w of shape {tuple(w_shape)}"
         )
-    full = (F, C) + tuple(w_shape[2:])
+    full = (K, C) + tuple(w_shape[2:])
     return conv_output_shape(x_shape, full, stride, padding, dilation)
 
 
@@ -436,10 +436,10 @@ def _float_pair(x, w, b):
     return x, w, b
 
 
-def _check_bias(b, F, w_shape, layout):
-    if b is not None and b.shape != (F,):
+def _check_bias(b, K, w_shape, layout):
+    if b is not None and b.shape != (K,):
         raise ValueError(
-            f"b must have shape (F,) = {(F,)} for w of shape {w_shape} "
+            f"b must have shape (K,) = {(K,)} for w of shape {w_shape} "
             f"{layout}, got shape {b.shape}"
         )
 
@@ -451,8 +451,8 @@ def grouped_conv_args(x, w, b=None, stride=1, padding=0, dilation=1,
     Parameters
     ----------
     x : array_like of shape (N, C, H, W)
-    w : array_like of shape (F, C / groups, HH, WW)
-    b : array_like of shape (F,) or None
+    w : array_like of shape (K, C / groups, HH, WW)
+    b : array_like of shape (K,) or None
     stride, padding, dilation : int or (h, w) pair
     groups : int
 
@@ -460,19 +460,19 @@ def grouped_conv_args(x, w, b=None, stride=1, padding=0, dilation=1,
     -------
     x, w : ndarray
         Floating-point arrays of one common dtype.
-    b : ndarray of shape (F,) or None
+    b : ndarray of shape (K,) or None
     out_shape : tuple of 4 ints
-        (N, F, H_out, W_out).
+        (N, K, H_out, W_out).
     hyper : tuple
         ``((sh, sw), (ph, pw), (dh, dw))``.
     groups : int
     """
     x, w, b = _float_pair(x, w, b)
     check_rank(x, 4, "x", "(N, C, H, W)")
-    check_rank(w, 4, "w", "(F, C/groups, HH, WW)")
+    check_rank(w, 4, "w", "(K, C/groups, HH, WW)")
     out_shape, hyper = grouped_conv_output_shape(
         x.shape, w.shape, stride, padding, dilation, groups)
-    _check_bias(b, w.shape[0], w.shape, "(F, C/groups, HH, WW)")
+    _check_bias(b, w.shape[0], w.shape, "(K, C/groups, HH, WW)")
     return x, w, b, out_shape, hyper, int(groups)
 
 
@@ -481,7 +481,7 @@ def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
     """Validate a transposed convolution's arguments; return its shape.
 
     The layout of ``F.conv_transpose2d``: x is (N, C, H, W) and w is
-    (C, F / groups, HH, WW), so the output has F channels.  Output size::
+    (C, K / groups, HH, WW), so the output has K channels.  Output size::
 
         H_out = (H - 1)*s - 2p + d(HH - 1) + output_padding + 1
 
@@ -496,7 +496,7 @@ def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
     x_shape : tuple of 4 ints
         (N, C, H, W).
     w_shape : tuple of 4 ints
-        (C, F / groups, HH, WW).
+        (C, K / groups, HH, WW).
     stride, padding, output_padding, dilation : int or (h, w) pair
     groups : int
         >= 1, dividing C.
@@ -504,7 +504,7 @@ def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
     Returns
     -------
     out_shape : tuple of 4 ints
-        (N, F, H_out, W_out).
+        (N, K, H_out, W_out).
     hyper : tuple
         ``((sh, sw), (ph, pw), (dh, dw), (oh, ow))`` as ints.
     """
@@ -512,7 +512,7 @@ def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
     oh, ow = pair(output_padding, "output_padding")
     groups = _check_groups(groups)
     N, C, H, W = x_shape
-    Cw, Fg, HH, WW = w_shape
+    Cw, Kg, HH, WW = w_shape
     if min(x_shape) < 1 or min(w_shape) < 1:
         raise ValueError(
             f"empty dimension in x of shape {tuple(x_shape)} or w of "
@@ -525,7 +525,7 @@ def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
         )
     if Cw != C:
         raise ValueError(
-            f"channel mismatch: w must have shape (C, F/groups, HH, WW) "
+            f"channel mismatch: w must have shape (C, K/groups, HH, WW) "
             f"with C={C} for x of shape {tuple(x_shape)}, got w of shape "
             f"{tuple(w_shape)}"
         )
@@ -544,7 +544,7 @@ def conv_transpose_output_shape(x_shape, w_shape, stride=1, padding=0,
             f"{tuple(x_shape)}, w has shape {tuple(w_shape)}, padding "
             f"{(ph, pw)} crops more than the output has"
         )
-    out_shape = (N, Fg * groups, H_out, W_out)
+    out_shape = (N, Kg * groups, H_out, W_out)
     return out_shape, ((sh, sw), (ph, pw), (dh, dw), (oh, ow))
 
 
@@ -555,8 +555,8 @@ def conv_transpose_args(x, w, b=None, stride=1, padding=0,
     Parameters
     ----------
     x : array_like of shape (N, C, H, W)
-    w : array_like of shape (C, F / groups, HH, WW)
-    b : array_like of shape (F,) or None
+    w : array_like of shape (C, K / groups, HH, WW)
+    b : array_like of shape (K,) or None
     stride, padding, output_padding, dilation : int or (h, w) pair
     groups : int
 
@@ -564,20 +564,20 @@ def conv_transpose_args(x, w, b=None, stride=1, padding=0,
     -------
     x, w : ndarray
         Floating-point arrays of one common dtype.
-    b : ndarray of shape (F,) or None
+    b : ndarray of shape (K,) or None
     out_shape : tuple of 4 ints
-        (N, F, H_out, W_out).
+        (N, K, H_out, W_out).
     hyper : tuple
         ``((sh, sw), (ph, pw), (dh, dw), (oh, ow))``.
     groups : int
     """
     x, w, b = _float_pair(x, w, b)
     check_rank(x, 4, "x", "(N, C, H, W)")
-    check_rank(w, 4, "w", "(C, F/groups, HH, WW)")
+    check_rank(w, 4, "w", "(C, K/groups, HH, WW)")
     out_shape, hyper = conv_transpose_output_shape(
         x.shape, w.shape, stride, padding, output_padding, dilation,
         groups)
-    _check_bias(b, out_shape[1], w.shape, "(C, F/groups, HH, WW)")
+    _check_bias(b, out_shape[1], w.shape, "(C, K/groups, HH, WW)")
     return x, w, b, out_shape, hyper, int(groups)
 
 
@@ -606,24 +606,24 @@ def conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
     Parameters
     ----------
     x : array_like of shape (N, C, H, W)
-    w : array_like of shape (F, C, HH, WW)
-    b : array_like of shape (F,) or None
+    w : array_like of shape (K, C, HH, WW)
+    b : array_like of shape (K,) or None
     stride, padding, dilation : int or (h, w) pair
 
     Returns
     -------
     x, w : ndarray
         Floating-point arrays of one common dtype.
-    b : ndarray of shape (F,) or None
+    b : ndarray of shape (K,) or None
     out_shape : tuple of 4 ints
-        (N, F, H_out, W_out).
+        (N, K, H_out, W_out).
     hyper : tuple
         ``((sh, sw), (ph, pw), (dh, dw))``.
     """
     x = as_float_array(x, "x")
     w = as_float_array(w, "w")
     check_rank(x, 4, "x", "(N, C, H, W)")
-    check_rank(w, 4, "w", "(F, C, HH, WW)")
+    check_rank(w, 4, "w", "(K, C, HH, WW)")
     dtype = np.result_type(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     out_shape, hyper = conv_output_shape(
@@ -633,7 +633,7 @@ def conv_args(x, w, b=None, stride=1, padding=0, dilation=1):
         b = as_float_array(b, "b").astype(dtype, copy=False)
         if b.shape != (w.shape[0],):
             raise ValueError(
-                f"b must have shape (F,) = {(w.shape[0],)} for w of shape "
+                f"b must have shape (K,) = {(w.shape[0],)} for w of shape "
                 f"{w.shape}, got shape {b.shape}"
             )
     return x, w, b, out_shape, hyper
@@ -654,7 +654,7 @@ def pool_args(x, size=2, stride=None):
     out_shape : tuple of 4 ints
         (N, C, H_out, W_out).
     hyper : tuple
-        ``((kh, kw), (sh, sw))``.
+        ``((HH, WW), (sh, sw))``.
     """
     x = as_float_array(x, "x")
     check_rank(x, 4, "x", "(N, C, H, W)")
@@ -697,7 +697,7 @@ def pool2d_args(x, size=2, stride=None, padding=0, ceil_mode=False):
     out_shape : tuple of 4 ints
         (N, C, H_out, W_out).
     hyper : tuple
-        ``((kh, kw), (sh, sw), (ph, pw))``.
+        ``((HH, WW), (sh, sw), (ph, pw))``.
     """
     x = as_float_array(x, "x")
     check_rank(x, 4, "x", "(N, C, H, W)")

@@ -2,8 +2,8 @@
 
 The fast twins of :func:`cnnbp.naive.conv_transpose2d` and
 :func:`cnnbp.naive.conv_transpose2d_backward`.  x is (N, C, H, W) and w
-is (C, F / groups, HH, WW), the weight of the convolution that maps
-(N, F, H_out, W_out) back to (N, C, H, W) with the same stride, padding,
+is (C, K / groups, HH, WW), the weight of the convolution that maps
+(N, K, H_out, W_out) back to (N, C, H, W) with the same stride, padding,
 dilation and groups.  Output size::
 
     H_out = (H - 1)*s - 2p + d(HH - 1) + output_padding + 1
@@ -34,8 +34,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0,
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (C, F / groups, HH, WW)
-    b : ndarray of shape (F,), optional
+    w : ndarray of shape (C, K / groups, HH, WW)
+    b : ndarray of shape (K,), optional
     stride, padding, output_padding, dilation : int or (h, w) pair
         ``output_padding`` must be smaller than the stride or the
         dilation (per axis).
@@ -44,7 +44,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0,
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
         ``H_out = (H - 1)*s - 2p + d(HH - 1) + output_padding + 1``.
     """
     x, w, b, out_shape, hyper, groups = conv_transpose_args(
@@ -61,10 +61,10 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0,
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
         Upstream gradient dL/dO.
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (C, F / groups, HH, WW)
+    w : ndarray of shape (C, K / groups, HH, WW)
     stride, padding, output_padding, dilation, groups :
         see :func:`conv_transpose2d`
 
@@ -72,8 +72,8 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0,
     -------
     dx : ndarray of shape (N, C, H, W)
         The grouped convolution of dL/dO with w.
-    dw : ndarray of shape (C, F / groups, HH, WW)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (C, K / groups, HH, WW)
+    db : ndarray of shape (K,)
     """
     x, w, _, out_shape, hyper, groups = conv_transpose_args(
         x, w, None, stride, padding, output_padding, dilation, groups)

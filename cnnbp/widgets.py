@@ -25,7 +25,7 @@ keys default)
 forward_view(configs)      conv forward; select an output cell.
     keys: H, W, k (or HH, WW), stride, padding, dilation, x, w, b, label
 channels_view(configs)     several input channels and filters, bias.
-    keys: C, F, H, W, k, stride, padding, dilation, x, w, b, label
+    keys: C, K, H, W, k, stride, padding, dilation, x, w, b, label
 filter_grad_view(configs)  dL/dF; select a filter cell.
     keys: as forward_view (no b) plus dout
 input_grad_view(configs)   dL/dX; ``mode`` "gather" (select an input
@@ -83,12 +83,13 @@ __all__ = [
 #: own value to its control).
 RANGES = {"H": range(1, 10), "W": range(1, 10), "k": range(1, 6),
           "stride": range(1, 5), "padding": range(0, 4),
-          "dilation": range(1, 4), "C": range(1, 4), "F": range(1, 4)}
+          "dilation": range(1, 4), "C": range(1, 4), "K": range(1, 4)}
 
-_TITLES = {"H": "input height", "W": "input width", "k": "kernel size",
+_TITLES = {"H": "input height", "W": "input width",
+           "k": "filter size k (a square k×k filter)",
            "stride": "stride", "padding": "zero padding",
            "dilation": "dilation", "mode": "how dL/dX is summed",
-           "C": "input channels", "F": "filters"}
+           "C": "input channels", "K": "number of filters"}
 _CONV = ["H", "W", "k", "stride", "padding", "dilation"]
 
 
@@ -171,9 +172,10 @@ def _conv_set(g):
             "dilation": _value(g.dilation)}
 
 
-def _option_label(name, value):
+def _option_label(name, value, grid=False):
+    """An option's text; ``grid``: k is the filter's HH×WW ("3×3")."""
     if "," not in value:
-        return value
+        return f"{value}×{value}" if grid and name == "k" else value
     a, b = value.split(",")
     return f"{a}×{b}" if name == "k" else f"({a}, {b})"
 
@@ -181,6 +183,7 @@ def _option_label(name, value):
 def _controls(names, presets, ranges=None):
     """Setting controls: each range plus the presets' own values."""
     ranges = dict(RANGES, **(ranges or {}))
+    grid = "W" in names
     controls = []
     for name in names:
         if name == "mode":
@@ -190,9 +193,11 @@ def _controls(names, presets, ranges=None):
             extra = {p["set"][name] for p in presets} - set(values)
             values += sorted(extra, key=lambda v: [int(t) for t in
                                                    v.split(",")])
-        controls.append({"name": name, "label": name,
-                         "title": _TITLES.get(name, name),
-                         "options": [[v, _option_label(name, v)]
+        filt = grid and name == "k"
+        controls.append({"name": name, "label": "HH×WW" if filt else name,
+                         "title": ("filter height × width" if filt else
+                                   _TITLES.get(name, name)),
+                         "options": [[v, _option_label(name, v, grid)]
                                      for v in values]})
     return controls
 
@@ -338,10 +343,11 @@ def channels_view(configs=({},), seed=0,
     ----------
     configs : sequence of dict
         The named presets. Keys (optional): ``C`` (input channels,
-        default 2), ``F`` (filters, default 2), ``H``, ``W`` (default 4
-        and H), ``k`` (default 2), ``stride``, ``padding``,
-        ``dilation``, ``x`` of shape (C, H, W), ``w`` of shape
-        (F, C, HH, WW), ``b`` of shape (F,), ``label``.
+        default 2), ``K`` (number of filters, default 2; the older
+        key ``F`` is still accepted), ``H``, ``W`` (default 4 and H),
+        ``k`` (default 2), ``stride``, ``padding``, ``dilation``, ``x``
+        of shape (C, H, W), ``w`` of shape (K, C, HH, WW), ``b`` of
+        shape (K,), ``label``.
     seed : int
     title : str
     controls : bool
@@ -365,28 +371,28 @@ def channels_view(configs=({},), seed=0,
         w = c.get("w")
         if w is None:
             HH, WW = pair(c.get("k", 2), "k")
-            w = _ints(rng, (c.get("F", 2), C, HH, WW), -1, 2)
+            w = _ints(rng, (c.get("K", c.get("F", 2)), C, HH, WW), -1, 2)
         w = np.asarray(w, dtype=float)
-        F, _, HH, WW = w.shape
+        K, _, HH, WW = w.shape
         b = c.get("b")
-        b = _ints(rng, (F,), -2, 2) if b is None else np.asarray(
+        b = _ints(rng, (K,), -2, 2) if b is None else np.asarray(
             b, dtype=float)
         g = indexmap.conv_geometry(H, W, HH, WW, c.get("stride", 1),
                                    c.get("padding", 0),
                                    c.get("dilation", 1))
         out = cnnbp.conv2d(x[None], w, b, stride=g.stride,
                            padding=g.padding, dilation=g.dilation)[0]
-        label = c.get("label", f"C={C} input channels, F={F} filter(s), "
+        label = c.get("label", f"C={C} input channels, K={K} filter(s), "
                                f"stride {_pairtxt(g.stride)}, padding "
                                f"{_pairtxt(g.padding)}")
         presets.append({"label": label,
-                        "set": dict(_conv_set(g), C=str(C), F=str(F)),
+                        "set": dict(_conv_set(g), C=str(C), K=str(K)),
                         "data": {"x": _json(x), "w": _json(w),
                                  "b": _json(b), "out": _json(out)}})
         if first is None:
             first = _channels_first(g, x, w, b, out, label)
     return _view("channels", title, presets, first,
-                 ["C", "F"] + _CONV, controls)
+                 ["C", "K"] + _CONV, controls)
 
 
 def _channels_first(g, x, w, b, out, label):
@@ -394,19 +400,19 @@ def _channels_first(g, x, w, b, out, label):
     terms = indexmap.forward_terms(g, 0, 0)
     window = {(t.u_pad, t.v_pad): "in" for t in terms}
     taps = {(t.m, t.n): "f" for t in terms}
-    C, F = x.shape[0], w.shape[0]
+    C, K = x.shape[0], w.shape[0]
     grids = [_grid(f"{_xname(g)} channel c={c}", xp[c], window,
                    _pad_cls(g, False)) for c in range(C)]
     grids += [_grid(f"F[{f},{c}]", w[f, c], taps if f == 0 else {})
-              for f in range(F) for c in range(C)]
+              for f in range(K) for c in range(C)]
     grids.append(_grid("b", b[None], {(0, 0): "g"}))
     grids += [_grid(f"O[{f}]", out[f], {(0, 0): "cur"} if f == 0 else {})
-              for f in range(F)]
+              for f in range(K)]
     sums = [sum(xp[c, t.u_pad, t.v_pad] * w[0, c, t.m, t.n]
                 for t in terms) for c in range(C)]
     return {"label": label,
-            "info": f"X is {C}×{g.H}×{g.W}, F is {F}×{C}×{g.HH}×{g.WW}, "
-                    f"b is ({F},) → O is {F}×{g.H_out}×{g.W_out}.",
+            "info": f"X is {C}×{g.H}×{g.W}, F is {K}×{C}×{g.HH}×{g.WW}, "
+                    f"b is ({K},) → O is {K}×{g.H_out}×{g.W_out}.",
             "grids": grids,
             "eq": [f"O[0,0,0] = {_num(b[0])} + "
                    + " + ".join(_num(s) for s in sums)
@@ -551,8 +557,8 @@ def input_grad_view(configs=({},), seed=0,
 
 def _full_title(eh, ew, rh, rw):
     """Caption of the gather grid: what its zeros are (d = dilation)."""
-    title = (f"dL/dO with s−1 zeros inserted, a border of d(k−1) = "
-             f"{_pairtxt((eh, ew))} zeros")
+    title = (f"dL/dO with s−1 zeros inserted, a border of d(HH−1) = {eh}"
+             f" rows and d(WW−1) = {ew} columns of zeros")
     if rh or rw:
         title += (f", and the leftover rows/columns r = "
                   f"{_pairtxt((rh, rw))} (hatched: no window reached them)")
@@ -872,13 +878,15 @@ def explore_forward(H=5, k=3, stride=1, padding=0, dilation=1):
                      _conv_sliders(H, k, stride, padding, dilation))
 
 
-def explore_channels(C=2, F=2, H=4, k=2, stride=1, padding=0, dilation=1):
+def explore_channels(C=2, K=2, H=4, k=2, stride=1, padding=0, dilation=1,
+                     *, F=None):
     """Live explorer of :func:`channels_view` (needs a running kernel).
 
-    Sliders for C, F and the settings of :func:`explore_forward`; same
-    tags.
+    Sliders for C, K (the number of filters) and the settings of
+    :func:`explore_forward`; same tags. ``F`` is the older name of
+    ``K``, still accepted.
     """
-    sliders = {"C": (C, 1, 3), "F": (F, 1, 3)}
+    sliders = {"C": (C, 1, 3), "K": (K if F is None else F, 1, 3)}
     sliders.update(_conv_sliders(H, k, stride, padding, dilation))
     return _explorer(lambda **c: channels_view([c], controls=False),
                      sliders)

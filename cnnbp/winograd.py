@@ -18,7 +18,7 @@ dimensions the transforms act on both axes of an ``alpha x alpha`` tile::
 
 and a layer sums ``U * V`` over the input channels before the output
 transform, so the channel sum is ``alpha**2`` matrix products (one per
-position ``(xi1, xi2)`` of the tile) with ``(C x F)`` filters:
+position ``(xi1, xi2)`` of the tile) with ``(C x K)`` filters:
 ``M[xi] = V[xi] @ U[xi]``.  A 3x3 layer makes ``9 m**2`` products per
 output tile and channel pair; Winograd makes ``(m + 2)**2``: 2.25 times
 fewer for m = 2, 4 times fewer for m = 6.  Larger tiles save more but
@@ -33,7 +33,7 @@ The forward is linear in ``V`` and in ``U``; its adjoint maps dL/dY to
   ``B = BT.T``, added over overlapping tiles (the adjoint of reading
   overlapping tiles): a Winograd "convolution" of dL/dY with the filters;
 - ``dU[xi] = V[xi].T @ dM[xi]`` summed over tiles and images, and
-  ``dW = G.T @ dU @ G``: the filter gradient, from the transformed input
+  ``dw = G.T @ dU @ G``: the filter gradient dL/dF, from the transformed input
   the forward pass cached.
 
 Layout (NCHW in and out; every step is a matrix product, no transposing
@@ -234,7 +234,7 @@ def predicted_error(tiles, dtype, channels):
     dtype : numpy dtype
         float32 or float64.
     channels : int
-        max(C, F).
+        max(C, K).
 
     Returns
     -------
@@ -263,7 +263,7 @@ def tile_sizes(out_hw, dtype, channels):
     dtype : numpy dtype
         float32 or float64.
     channels : int
-        max(C, F).
+        max(C, K).
 
     Returns
     -------
@@ -285,11 +285,11 @@ class _Plan:
     def __init__(self, x_shape, w_shape, out_shape, padding, dtype,
                  tiles):
         N, C, H, W = x_shape
-        F = w_shape[0]
+        K = w_shape[0]
         Ho, Wo = out_shape[2:]
         ph, pw = padding
         mh, mw = tiles
-        self.N, self.C, self.H, self.W, self.F = N, C, H, W, F
+        self.N, self.C, self.H, self.W, self.K = N, C, H, W, K
         self.Ho, self.Wo, self.ph, self.pw = Ho, Wo, ph, pw
         self.mh, self.mw, self.ah, self.aw = mh, mw, mh + 2, mw + 2
         self.tH, self.tW = -(-Ho // mh), -(-Wo // mw)
@@ -305,7 +305,7 @@ class _Plan:
         self.BWT = np.ascontiguousarray(self.BW.T)
         self.AWT = np.ascontiguousarray(self.AW.T)
         self.one = (POINTS[mh].index(1), POINTS[mw].index(1))
-        per_image = self.ah * self.aw * self.tH * self.tW * max(C, F)
+        per_image = self.ah * self.aw * self.tH * self.tW * max(C, K)
         self.nb = int(np.clip(CHUNK_BYTES // (per_image * self.dtype
                                               .itemsize), 1, N))
 
@@ -342,11 +342,11 @@ class _Buffers:
         rows = p.tH * p.tW * k
         self.T1 = np.zeros((p.Hp, p.aw * p.tW, k * p.C), dt)
         self.dT = np.empty_like(self.T1)
-        self.M = np.empty((p.ah, p.aw, rows, p.F), dt)
-        self.O1 = np.zeros((p.tH * p.mh, p.aw * p.tW, k * p.F), dt)
+        self.M = np.empty((p.ah, p.aw, rows, p.K), dt)
+        self.O1 = np.zeros((p.tH * p.mh, p.aw * p.tW, k * p.K), dt)
         self.dV = np.empty((p.ah, p.aw, rows, p.C), dt)
         self.E = np.empty((p.tH, 2, p.aw * p.tW * k * p.C), dt)
-        self.dU = np.empty((p.ah, p.aw, p.F, p.C), dt)
+        self.dU = np.empty((p.ah, p.aw, p.K, p.C), dt)
 
 
 def _buffers(plan, k, store):
@@ -366,7 +366,7 @@ def _spatial_first(a, k):
 
 
 def _filter_transform(w, plan):
-    """U[xi1, xi2, c, f] = (Gh @ w[f, c] @ Gw.T)[xi1, xi2], (ah, aw, C, F).
+    """U[xi1, xi2, c, f] = (Gh @ w[f, c] @ Gw.T)[xi1, xi2], (ah, aw, C, K).
 
     Computed in float64 and rounded once to the working dtype.
     """
@@ -389,14 +389,14 @@ def _input_transform(xc, plan, buf, k):
 
 
 def _output_transform(M, yc, plan, buf, k):
-    """Y chunk (k, F, Ho, Wo) from the products M, written in place."""
+    """Y chunk (k, K, Ho, Wo) from the products M, written in place."""
     p = plan
-    rows = p.tW * k * p.F
+    rows = p.tW * k * p.K
     blas.matmul(p.ATh,
                 _view(M, (p.ah, p.aw, p.tH, rows)).transpose(2, 1, 0, 3),
                 out=_view(buf.O1, (p.tH, p.mh, p.aw, rows))
                 .transpose(0, 2, 1, 3))
-    blas.matmul(p.AW, _view(buf.O1[:p.Ho], (p.Ho, p.aw * p.tW, k * p.F)),
+    blas.matmul(p.AW, _view(buf.O1[:p.Ho], (p.Ho, p.aw * p.tW, k * p.K)),
                 out=_spatial_first(yc, k))
 
 
@@ -426,8 +426,8 @@ def prepare(x, w, out_shape, hyper, tiles=None):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C, 3, 3)
-    out_shape : tuple (N, F, H_out, W_out)
+    w : ndarray of shape (K, C, 3, 3)
+    out_shape : tuple (N, K, H_out, W_out)
     hyper : ((sh, sw), (ph, pw), (dh, dw))
         Stride and dilation must be 1.
     tiles : (int, int), optional
@@ -452,9 +452,9 @@ def forward(x, w, b, out_shape, hyper, tiles=None):
     Parameters
     ----------
     x : ndarray of shape (N, C, H, W)
-    w : ndarray of shape (F, C, 3, 3)
-    b : ndarray of shape (F,) or None
-    out_shape : tuple (N, F, H_out, W_out)
+    w : ndarray of shape (K, C, 3, 3)
+    b : ndarray of shape (K,) or None
+    out_shape : tuple (N, K, H_out, W_out)
     hyper : ((sh, sw), (ph, pw), (dh, dw))
         Stride and dilation must be 1.
     tiles : (int, int), optional
@@ -463,7 +463,7 @@ def forward(x, w, b, out_shape, hyper, tiles=None):
 
     Returns
     -------
-    out : ndarray of shape (N, F, H_out, W_out)
+    out : ndarray of shape (N, K, H_out, W_out)
     cache : tuple
         The transformed filters U and, per chunk, the transformed input
         V: what :func:`backward` needs.
@@ -490,21 +490,21 @@ def backward(dout, cache):
 
     Parameters
     ----------
-    dout : ndarray of shape (N, F, H_out, W_out)
+    dout : ndarray of shape (N, K, H_out, W_out)
     cache : tuple
         From :func:`forward` or :func:`prepare`.
 
     Returns
     -------
     dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (F, C, 3, 3)
-    db : ndarray of shape (F,)
+    dw : ndarray of shape (K, C, 3, 3)
+    db : ndarray of shape (K,)
     """
     plan, V, U, store = cache
     p = plan
     dx = np.empty((p.N, p.C, p.H, p.W), p.dtype)
-    dU = np.zeros((p.ah, p.aw, p.F, p.C))
-    db = np.zeros(p.F)
+    dU = np.zeros((p.ah, p.aw, p.K, p.C))
+    db = np.zeros(p.K)
     Ut = U.transpose(0, 1, 3, 2)
     for (n0, n1), Vc in zip(plan.chunks(), V):
         k = n1 - n0
@@ -520,12 +520,12 @@ def backward(dout, cache):
 
 
 def _transpose_output_transform(dyc, plan, buf, k):
-    """dM = A @ dY_tile @ A.T of a chunk, (ah, aw, T, F); uses buf.M."""
+    """dM = A @ dY_tile @ A.T of a chunk, (ah, aw, T, K); uses buf.M."""
     p = plan
-    rows = p.tW * k * p.F
+    rows = p.tW * k * p.K
     buf.O1[p.Ho:] = 0
     blas.matmul(p.AWT, _spatial_first(dyc, k),
-                out=_view(buf.O1[:p.Ho], (p.Ho, p.aw * p.tW, k * p.F)))
+                out=_view(buf.O1[:p.Ho], (p.Ho, p.aw * p.tW, k * p.K)))
     blas.matmul(p.Ah,
                 _view(buf.O1, (p.tH, p.mh, p.aw, rows)).transpose(0, 2, 1, 3),
                 out=_view(buf.M, (p.ah, p.aw, p.tH, rows))

@@ -228,9 +228,9 @@ BAD = [
     ("groups do not divide C", lambda t: t.grouped_conv2d(
         X[:, :5], W, groups=2),
      r"groups=2 must divide.*\(2, 5, 5, 7\) \(C=5\).*\(4, 3, 3, 3\)"),
-    ("groups do not divide F", lambda t: t.grouped_conv2d(
+    ("groups do not divide K", lambda t: t.grouped_conv2d(
         X, np.zeros((3, 3, 3, 3)), groups=2),
-     r"groups=2 must divide.*\(3, 3, 3, 3\) \(F=3\)"),
+     r"groups=2 must divide.*number of filters K.*\(3, 3, 3, 3\) \(K=3\)"),
     ("w channels not C/groups", lambda t: t.grouped_conv2d(
         X, np.zeros((6, 3, 3, 3)), groups=3),
      r"C/groups = 6/3 = 2 for x of shape \(2, 6, 5, 7\).*\(6, 3, 3, 3\)"),
@@ -240,7 +240,7 @@ BAD = [
      r"groups must be an integer, got 2.0"),
     ("bias length", lambda t: t.grouped_conv2d(X, W, np.zeros(3),
                                                groups=2),
-     r"b must have shape \(F,\) = \(4,\).*\(4, 3, 3, 3\).*\(3,\)"),
+     r"b must have shape \(K,\) = \(4,\).*\(4, 3, 3, 3\).*\(3,\)"),
     ("kernel too large", lambda t: t.grouped_conv2d(
         X, np.zeros((4, 3, 6, 3)), groups=2),
      r"kernel \(6, 3\).*larger than the padded input \(5, 7\)"),

@@ -218,11 +218,11 @@ BAD = [
         X, W, groups=3),
      r"groups=3 must divide the input channels C.*\(2, 4, 3, 5\) \(C=4\)"),
     ("w rows not C", lambda t: t.conv_transpose2d(X, W[:3]),
-     r"w must have shape \(C, F/groups, HH, WW\) with C=4.*"
+     r"w must have shape \(C, K/groups, HH, WW\) with C=4.*"
      r"\(2, 4, 3, 5\).*\(3, 3, 3, 3\)"),
     ("bias length", lambda t: t.conv_transpose2d(X, W, np.zeros(3),
                                                  groups=2),
-     r"b must have shape \(F,\) = \(6,\).*\(4, 3, 3, 3\).*\(3,\)"),
+     r"b must have shape \(K,\) = \(6,\).*\(4, 3, 3, 3\).*\(3,\)"),
     ("output too small", lambda t: t.conv_transpose2d(
         X[:, :, :1, :1], W[:, :, :1, :1], padding=1),
      r"output size \(-1, -1\) is too small.*\(2, 4, 1, 1\)"),
@@ -230,7 +230,7 @@ BAD = [
         np.zeros((2, 3, 5, 6)), X, W),
      r"dout has shape \(2, 3, 5, 6\).*conv_transpose2d.*\(2, 3, 5, 7\)"),
     ("w rank", lambda t: t.conv_transpose2d(X, W[0]),
-     r"w must be 4-D with shape \(C, F/groups, HH, WW\).*\(3, 3, 3\)"),
+     r"w must be 4-D with shape \(C, K/groups, HH, WW\).*\(3, 3, 3\)"),
 ]
 
 

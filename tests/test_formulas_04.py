@@ -389,3 +389,26 @@ def test_pytorch_same_pads_d_k_minus_1_extra_row_at_the_bottom(k, d):
                                    (top, bottom))), w, dilation=d)
     assert ref.shape == x.shape
     np.testing.assert_allclose(mine, ref, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("HH, WW, d", [(2, 3, (1, 1)), (3, 4, (2, 1)),
+                                       (4, 2, (1, 3))])
+def test_pytorch_same_pads_rows_and_columns_of_a_non_square_filter(HH, WW,
+                                                                    d):
+    """padding='same' on an HH x WW filter: d(HH-1) rows and d(WW-1)
+    columns in total, the odd one out at the bottom and the right."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((1, 2, 9, 8))
+    w = rng.standard_normal((3, 2, HH, WW))
+    rows, cols = d[0] * (HH - 1), d[1] * (WW - 1)
+    ref = torch.nn.functional.conv2d(torch.from_numpy(x),
+                                     torch.from_numpy(w), padding="same",
+                                     dilation=d).numpy()
+    mine = cnnbp.conv2d(np.pad(x, ((0, 0), (0, 0),
+                                   (rows // 2, rows - rows // 2),
+                                   (cols // 2, cols - cols // 2))),
+                        w, dilation=d)
+    assert ref.shape == (1, 3, 9, 8)
+    np.testing.assert_allclose(mine, ref, atol=1e-12)

@@ -40,7 +40,7 @@ def test_small_example_db_is_sum_of_dout():
 
 @pytest.mark.parametrize("case", CASES)
 def test_bias_gradient_sums_batch_and_positions(case):
-    """dL/db[f] = sum_a sum_i sum_j dL/dO[a,f,i,j], shape (F,)."""
+    """dL/db[f] = sum_a sum_i sum_j dL/dO[a,f,i,j], shape (K,)."""
     rng, x, w, b, dout = _setup(1, *case)
     stride, padding, dilation = case[2:]
     db = cnnbp.conv2d_backward(dout, x, w, stride, padding, dilation)[2]

@@ -299,7 +299,7 @@ def test_quizzes_come_before_the_numbers_they_ask_for():
     assert tie_quiz < first("for window in ([[3, 3], [1, 0]]")
     assert tie_quiz < first("its \"gradient\" sums to $3/2$")
     assert first("quiz.show", "pool-avg") < first(
-        "which is $\\partial L/\\partial O$ divided by $k_h k_w$")
+        "which is $\\partial L/\\partial O$ divided by $HH \\cdot WW$")
 
 
 def test_chapter_does_not_depend_on_pool_internals():

@@ -97,7 +97,7 @@ def test_preset_pairs_become_options_of_their_controls():
     assert view.payload["presets"][3]["set"]["dilation"] == "1,2"
     labels = dict(next(c for c in view.payload["controls"]
                        if c["name"] == "k")["options"])
-    assert labels["2,3"] == "2×3"
+    assert labels["2,3"] == "2×3" and labels["3"] == "3×3"
 
 
 def test_every_kind_offers_the_settings_the_issue_promises():
@@ -119,7 +119,7 @@ def test_every_kind_offers_the_settings_the_issue_promises():
     assert {"gather", "scatter"} == {
         o[0] for c in views["input_grad"].payload["controls"]
         if c["name"] == "mode" for o in c["options"]}
-    assert {"C", "F"} <= {c["name"]
+    assert {"C", "K"} <= {c["name"]
                           for c in views["channels"].payload["controls"]}
     assert widgets.forward_view(controls=False).payload["controls"] == []
 
@@ -132,7 +132,7 @@ def test_channels_preset_sums_channels_and_bias():
     p, d = _preset(view)
     want = cnnbp.conv2d(x[None], w, np.array([5.0]), padding=1)[0]
     np.testing.assert_array_equal(d["out"], want)
-    assert p["set"]["C"] == "2" and p["set"]["F"] == "1"
+    assert p["set"]["C"] == "2" and p["set"]["K"] == "1"
     terms = indexmap.forward_terms(indexmap.conv_geometry(3, 3, 2, 2,
                                                           padding=1), 0, 0)
     for c in range(2):
@@ -292,7 +292,7 @@ def test_shape_calculator_presets_cnnbp_and_its_refusal():
 
 ALL_VIEWS = [
     lambda: widgets.forward_view(CONV_CONFIGS),
-    lambda: widgets.channels_view([{}, dict(C=3, F=1, H=3, padding=1)]),
+    lambda: widgets.channels_view([{}, dict(C=3, K=1, H=3, padding=1)]),
     lambda: widgets.filter_grad_view(CONV_CONFIGS),
     lambda: widgets.input_grad_view(CONV_CONFIGS + [dict(mode="scatter")]),
     lambda: widgets.maxpool_view(POOL_CONFIGS),
@@ -414,8 +414,23 @@ def test_channels_explorer_has_channels_and_filters():
     box = widgets.explore_channels()
     controls = {c.description: c for c in box.children[0].children}
     controls["C"].value = 3
-    controls["F"].value = 1
+    controls["K"].value = 1
     assert box.cnnbp_state["view"].payload["presets"][0]["set"]["C"] == "3"
+    assert np.array(box.cnnbp_state["view"].payload["presets"][0]["data"][
+        "out"]).shape[0] == 1
+
+
+def test_channels_accepts_the_old_name_f_for_the_number_of_filters():
+    """K counts filters; the key and keyword F of older code still work
+    (the API does not change), and the control is named K."""
+    view = widgets.channels_view([dict(C=2, F=3, H=4)])
+    p, d = _preset(view)
+    assert p["set"]["K"] == "3" and np.array(d["out"]).shape[0] == 3
+    assert "F" not in {c["name"] for c in view.payload["controls"]}
+    pytest.importorskip("ipywidgets")
+    box = widgets.explore_channels(F=1)
+    controls = {c.description: c for c in box.children[0].children}
+    assert controls["K"].value == 1
     assert np.array(box.cnnbp_state["view"].payload["presets"][0]["data"][
         "out"]).shape[0] == 1
 
@@ -490,11 +505,13 @@ def test_book_extension_keeps_one_renderer_per_page():
 
 def test_gather_grid_marks_the_leftover_rows_apart_from_the_border():
     """H=6, k=3, stride 2: r = (6 - 3) mod 2 = 1 leftover row and column
-    follow the inserted zeros; the border around them is d(k-1) = 2."""
+    follow the inserted zeros; the border around them is d(HH-1) = 2
+    rows and d(WW-1) = 2 columns."""
     view = widgets.input_grad_view([dict(H=6, k=3, stride=2)])
     grid = next(g for g in view.first["grids"]
                 if g["title"].startswith("dL/dO with"))
-    assert "d(k−1) = 2" in grid["title"] and "r = 1" in grid["title"]
+    assert "d(HH−1) = 2 rows and d(WW−1) = 2 columns" in grid["title"]
+    assert "r = 1" in grid["title"]
     cls = np.array(grid["cls"])
     assert cls.shape == (8, 8)
     assert (cls[5, 2:6] == "s").all() and (cls[2:6, 5] == "s").all()

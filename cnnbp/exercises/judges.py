@@ -495,7 +495,7 @@ def ties_judge(x, dout, size, expected, mistakes, call):
     ----------
     x : ndarray of shape (N, C, H, W)
     dout : ndarray of shape (N, C, H_out, W_out)
-    size : int or (kh, kw)
+    size : int or (HH, WW)
         Window size; the stride equals the size (windows do not
         overlap).
     expected : ndarray of shape (N, C, H, W)
@@ -508,14 +508,14 @@ def ties_judge(x, dout, size, expected, mistakes, call):
     callable
         ``judge(got, inputs) -> Finding``.
     """
-    kh, kw = (size, size) if np.ndim(size) == 0 else size
+    HH, WW = (size, size) if np.ndim(size) == 0 else size
     N, C, Ho, Wo = dout.shape
-    win = x[:, :, :Ho * kh, :Wo * kw].reshape(N, C, Ho, kh, Wo, kw)
+    win = x[:, :, :Ho * HH, :Wo * WW].reshape(N, C, Ho, HH, Wo, WW)
     tied = win == win.max(axis=(3, 5), keepdims=True)
     even = np.zeros(x.shape)
     share = tied / tied.sum(axis=(3, 5), keepdims=True)
-    even[:, :, :Ho * kh, :Wo * kw] = (
-        share * dout[:, :, :, None, :, None]).reshape(N, C, Ho * kh, Wo * kw)
+    even[:, :, :Ho * HH, :Wo * WW] = (
+        share * dout[:, :, :, None, :, None]).reshape(N, C, Ho * HH, Wo * WW)
     scale = _scale(dout)
     tol = TOL * scale + 1e-12
 
@@ -527,8 +527,8 @@ def ties_judge(x, dout, size, expected, mistakes, call):
         if dx.shape != x.shape or not np.all(np.isfinite(dx)):
             return check_array(got, expected, "dx", inputs, mistakes, call)
         outside = dx.copy()
-        outside[:, :, :Ho * kh, :Wo * kw] = 0.0
-        part = dx[:, :, :Ho * kh, :Wo * kw].reshape(N, C, Ho, kh, Wo, kw)
+        outside[:, :, :Ho * HH, :Wo * WW] = 0.0
+        part = dx[:, :, :Ho * HH, :Wo * WW].reshape(N, C, Ho, HH, Wo, WW)
         g = dout[:, :, :, None, :, None]
         invalid = (np.any(np.abs(np.where(tied, 0.0, part)) > tol,
                           axis=(3, 5))

@@ -104,8 +104,8 @@ def conv_cases(dilation=True, bias_case=True):
     Yields
     ------
     tuple
-        ``(name, x, w, b, dout, hyper, extra)``: x (N, C, H, W), w (F, C,
-        HH, WW), b (F,) or None, dout (N, F, H_out, W_out), hyper the
+        ``(name, x, w, b, dout, hyper, extra)``: x (N, C, H, W), w (K, C,
+        HH, WW), b (K,) or None, dout (N, K, H_out, W_out), hyper the
         keyword arguments, extra as in :class:`Case`.
     """
     for name, xs, ws, hyper, with_b, extra in CONV_CASES:

@@ -13,7 +13,7 @@ Each list pairs a variant with the words that complete the sentence
 the same array on a case (dropped and swapped leftover rows often do),
 all of them are named, in list order.
 
-Shapes: x (N, C, H, W), w (F, C, HH, WW), dout (N, F, H_out, W_out),
+Shapes: x (N, C, H, W), w (K, C, HH, WW), dout (N, K, H_out, W_out),
 as everywhere in cnnbp; stride, padding and size take an int or an
 (h, w) pair.
 """
@@ -203,8 +203,8 @@ def _dx(dout, x, w, stride, padding, *, kernel="rot180", zeros=True,
     d = _dilate(dout, sh, sw) if zeros else dout
     if filters == "last":
         d, k = d[:, -1:], k[-1:]
-    kh, kw = k.shape[2:]
-    full = cnnbp.conv2d(_pad(d, kh - 1, kw - 1), k.transpose(1, 0, 2, 3))
+    HH, WW = k.shape[2:]
+    full = cnnbp.conv2d(_pad(d, HH - 1, WW - 1), k.transpose(1, 0, 2, 3))
     rh, rw = H + 2 * ph - full.shape[2], W + 2 * pw - full.shape[3]
     rh, rw = {"both": (rh, rw), "none": (0, 0), "swapped": (rw, rh),
               "h_for_w": (rh, rh), "w_for_h": (rw, rw)}[leftover]
@@ -387,12 +387,12 @@ def db_first_sample(dout):
 
 
 def db_keeps_batch(dout):
-    """Sums over H and W only: shape (N, F)."""
+    """Sums over H and W only: shape (N, K)."""
     return dout.sum(axis=(2, 3))
 
 
 def db_keeps_positions(dout):
-    """Sums over the batch only: shape (F, H_out, W_out)."""
+    """Sums over the batch only: shape (K, H_out, W_out)."""
     return dout.sum(axis=0)
 
 
@@ -462,11 +462,11 @@ def _windows(size, stride, out_hw):
     ``out_hw`` is (H_out, W_out); window (i, j) starts at (i sh, j sw).
     Stride None means the window size.
     """
-    kh, kw = _pair(size)
+    HH, WW = _pair(size)
     sh, sw = _pair(size if stride is None else stride)
     for i in range(out_hw[0]):
         for j in range(out_hw[1]):
-            yield (slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw),
+            yield (slice(i * sh, i * sh + HH), slice(j * sw, j * sw + WW),
                    i, j)
 
 

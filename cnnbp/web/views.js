@@ -14,7 +14,7 @@
  *
  * Test contract (tests/browser/test_views_browser.py): root
  * .cnnbp-view[data-kind]; setting controls [data-control=H|W|k|stride|
- * padding|dilation|mode|C|F]; refusals in [data-control=error]; cells
+ * padding|dilation|mode|C|K]; refusals in [data-control=error]; cells
  * td[data-grid][data-r][data-c]; the selected cell data-role="cur";
  * cells in its sum data-hl="1"; a max-pool winner data-role="win".
  */
@@ -285,19 +285,19 @@
   function channels(set, P, B) {
     var s = convSettings(set);
     var C = +set.C;
-    var F = +set.F;
+    var K = +set.K;
     var g = convGeom(s);
     var src = B.data;
     var x = range(C).map(function (c) {
       return fill(g.H, g.W, "x", c, src.x && src.x[c]);
     });
-    var w = range(F).map(function (f) {
+    var w = range(K).map(function (f) {
       return range(C).map(function (c) {
         return fill(g.HH, g.WW, "w", f * 8 + c,
           src.w && src.w[f] && src.w[f][c]);
       });
     });
-    var b = fill(1, F, "b", 0, src.b && [src.b])[0];
+    var b = fill(1, K, "b", 0, src.b && [src.b])[0];
     var xp = x.map(function (xc) {
       return im.pad(xc, g.padding);
     });
@@ -319,28 +319,28 @@
       grids.push(grid("xpad" + c, "xpad", xName(g) + " channel c=" + c,
         xp[c], {sub: String(c), cls: cls}));
     });
-    range(F).forEach(function (f) {
+    range(K).forEach(function (f) {
       range(C).forEach(function (c) {
         grids.push(grid("w" + f + "_" + c, "w", "F[" + f + "," + c + "]",
           w[f][c], {sub: f + "," + c}));
       });
     });
     grids.push(grid("b", "b", "b: one bias per filter", [b]));
-    range(F).forEach(function (f) {
+    range(K).forEach(function (f) {
       grids.push(grid("out" + f, "out", "O[" + f + "] (filter f=" + f +
         ")", out[f], {sub: String(f), select: true}));
     });
     var tour = [];
-    range(F).forEach(function (f) {
+    range(K).forEach(function (f) {
       tour = tour.concat(tourOf("out" + f, g.Hout, g.Wout));
     });
     var X = xName(g);
     return {
-      geom: geomAttr(g, {C: C, F: F}),
+      geom: geomAttr(g, {C: C, K: K}),
       info: "X is " + C + "\u00d7" + g.H + "\u00d7" + g.W + " (C\u00d7H" +
-        "\u00d7W), F is " + F + "\u00d7" + C + "\u00d7" + g.HH + "\u00d7" +
-        g.WW + " (F\u00d7C\u00d7HH\u00d7WW), b is (" + F + ",) \u2192 O is " +
-        F + "\u00d7" + g.Hout + "\u00d7" + g.Wout + ": one map per " +
+        "\u00d7W), F is " + K + "\u00d7" + C + "\u00d7" + g.HH + "\u00d7" +
+        g.WW + " (K\u00d7C\u00d7HH\u00d7WW), b is (" + K + ",) \u2192 O is " +
+        K + "\u00d7" + g.Hout + "\u00d7" + g.Wout + ": one map per " +
         "filter, whatever C is.",
       grids: grids,
       tour: tour,
@@ -564,8 +564,9 @@
     grids.push(grid("wrot", "wrot", "rot180(F): F turned half a circle",
       rot180(w)));
     grids.push(grid("doutfull", "doutfull", "dL/dO with s\u22121 zeros " +
-      "inserted, a border of d(k\u22121) = " + pairText([eh, ew]) +
-      " zeros" + (rh || rw ? ", and the leftover rows/columns r = " +
+      "inserted, a border of d(HH\u22121) = " + eh + " rows and " +
+      "d(WW\u22121) = " + ew + " columns of zeros" + (rh || rw ?
+      ", and the leftover rows/columns r = " +
       pairText([rh, rw]) + " (hatched: no window reached them)" : "") +
       "; window: rot180(F) for dL/dX<sup>pad</sup>[u,v]", full,
       {cls: cls}));

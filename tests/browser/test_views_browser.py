@@ -57,7 +57,7 @@ def _views():
             dict(x=X, w=F, b=-1, stride=2, label="5x5 example, stride 2"),
             dict(H=4, W=6, k=(2, 3), label="non-square"),
             dict(H=6, k=3, stride=2, padding=1, dilation=(1, 2))]),
-        widgets.channels_view([{}, dict(C=3, F=1, H=3, padding=1)]),
+        widgets.channels_view([{}, dict(C=3, K=1, H=3, padding=1)]),
         widgets.filter_grad_view([
             dict(H=3, k=2, x=np.arange(1, 10).reshape(3, 3),
                  dout=[[1, 2], [-1, 3]], label="worked example"),

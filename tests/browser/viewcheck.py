@@ -250,15 +250,15 @@ def _check_channels(snap, g, hl, cur):
     grid, sub, i, j = cur
     assert grid == "out"
     f = int(sub)
-    C, F = int(snap["controls"]["C"]), int(snap["controls"]["F"])
+    C, K = int(snap["controls"]["C"]), int(snap["controls"]["K"])
     x = np.stack([_conv_input(snap, g, str(c), reached=False)[0]
                   for c in range(C)])
     w = np.array([[_array(snap, "w", f"{a},{c}") for c in range(C)]
-                  for a in range(F)])
+                  for a in range(K)])
     b = _array(snap, "b")[0]
     out = cnnbp.conv2d(x[None], w, b, stride=g.stride, padding=g.padding,
                        dilation=g.dilation)[0]
-    for a in range(F):
+    for a in range(K):
         _shown(snap, "out", out[a], str(a))
     terms = indexmap.forward_terms(g, i, j)
     want = {("out", sub): {(i, j)}, ("b", ""): {(0, f)}}
