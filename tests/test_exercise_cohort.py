@@ -14,16 +14,22 @@ from collections import Counter
 import pytest
 
 from cnnbp import exercises
-from cnnbp.exercises import mistakes
+from cnnbp.exercises import batchnorm, fast_conv, grouped, mistakes
 from exercise_cohort import COHORT
 
 MODULES = ["sizes", "convolution", "gradients", "activations", "pooling",
-           "unfold", "scalar"]
+           "unfold", "scalar", "receptive", "dilation",
+           "transposed", "grouped", "fast_conv",
+           "batchnorm", "pooling_family"]
 for _module in MODULES:
     importlib.import_module(f"exercise_cohort.{_module}")
 
 #: checker -> (right solutions, wrong solutions) in the cohort.
 COUNTS = {
+    "check_conv_transpose2d": (5, 9),
+    "check_conv_transpose2d_backward": (4, 6),
+    "check_avgpool2d_backward": (4, 7),
+    "check_global_avgpool2d_backward": (3, 5),
     "check_output_size": (5, 18),
     "check_conv2d": (12, 23),
     "check_conv2d_backward": (6, 7),
@@ -36,6 +42,13 @@ COUNTS = {
     "check_im2col": (5, 8),
     "check_col2im": (5, 5),
     "check_scalar_gradient": (10, 15),
+    "check_receptive_field": (5, 8),
+    "check_dilated_filter_gradient": (5, 4),
+    "check_dilated_input_gradient": (4, 5),
+    "check_grouped_conv2d": (5, 6),
+    "check_grouped_conv2d_backward": (4, 7),
+    "check_batchnorm2d_backward": (5, 12),
+    "check_winograd_backward": (6, 9),
 }
 
 
@@ -80,6 +93,9 @@ def test_every_listed_mistake_is_made_by_someone():
     """Each classic mistake a checker names is named for a learner who
     wrote it independently (not only for the variant itself)."""
     said = {c.says for c in COHORT}
-    labels = [m.label for table in vars(mistakes).values()
-              if isinstance(table, list) for m in table]
+    labels = [m.label for module in (mistakes, grouped, fast_conv,
+                                      batchnorm)
+              for table in vars(module).values()
+              if isinstance(table, list) for m in table
+              if hasattr(m, "label")]
     assert labels and not [label for label in labels if label not in said]

@@ -21,7 +21,10 @@ import pytest
 
 import cnnbp
 from cnnbp import exercises, naive
-from cnnbp.exercises import judges, ladders, mistakes, runner
+from cnnbp.exercises import fast_conv, grouped, judges, ladders
+from cnnbp.exercises import pooling_family, transposed
+from cnnbp.exercises import dilation, receptive
+from cnnbp.exercises import mistakes, runner
 from cnnbp.gradcheck import EXACT_FLOOR, format_error, numerical_gradient
 from cnnbp.gradcheck import rel_error
 
@@ -45,7 +48,24 @@ def bias_gradient(dout):
         np.zeros((dout.shape[1], 1, 1, 1)))[2]
 
 
+def receptive_field_1d(layers):
+    field = cnnbp.receptive_field([cnnbp.receptive.Window(*layer)
+                                   for layer in layers])
+    return field.size[0], field.jump[0], field.start[0]
+
+
+def dilated_filter_gradient(dout, x, w, stride=1, padding=0, dilation=1):
+    return cnnbp.conv2d_backward(dout, x, w, stride, padding, dilation)[1]
+
+
+def dilated_input_gradient(dout, x, w, stride=1, padding=0, dilation=1):
+    return cnnbp.conv2d_backward(dout, x, w, stride, padding, dilation)[0]
+
+
 REFERENCES = {
+    "check_receptive_field": receptive_field_1d,
+    "check_dilated_filter_gradient": dilated_filter_gradient,
+    "check_dilated_input_gradient": dilated_input_gradient,
     "check_output_size": cnnbp.output_size,
     "check_conv2d": cnnbp.conv2d,
     "check_conv2d_backward": cnnbp.conv2d_backward,
@@ -57,9 +77,19 @@ REFERENCES = {
     "check_maxpool2d_backward": cnnbp.maxpool2d_backward,
     "check_im2col": cnnbp.im2col,
     "check_col2im": cnnbp.col2im,
+    "check_grouped_conv2d": cnnbp.conv2d,
+    "check_grouped_conv2d_backward": cnnbp.conv2d_backward,
+    "check_batchnorm2d_backward": cnnbp.batchnorm2d_backward,
+    "check_winograd_backward": fast_conv.winograd_conv1d_backward,
+    "check_conv_transpose2d": cnnbp.conv_transpose2d,
+    "check_conv_transpose2d_backward": cnnbp.conv_transpose2d_backward,
+    "check_avgpool2d_backward": cnnbp.avgpool2d_backward,
+    "check_global_avgpool2d_backward": cnnbp.global_avgpool2d_backward,
 }
 
 NAIVE = {
+    "check_dilated_filter_gradient": naive.filter_gradient,
+    "check_dilated_input_gradient": naive.input_gradient,
     "check_conv2d": naive.conv2d,
     "check_conv2d_backward": naive.conv2d_backward,
     "check_filter_gradient": naive.filter_gradient,
@@ -67,10 +97,20 @@ NAIVE = {
     "check_bias_gradient": naive.bias_gradient,
     "check_maxpool2d": naive.maxpool2d,
     "check_maxpool2d_backward": naive.maxpool2d_backward,
+    "check_grouped_conv2d": naive.grouped_conv2d,
+    "check_grouped_conv2d_backward": naive.grouped_conv2d_backward,
+    "check_batchnorm2d_backward": naive.batchnorm2d_backward,
+    "check_conv_transpose2d": naive.conv_transpose2d,
+    "check_conv_transpose2d_backward": naive.conv_transpose2d_backward,
+    "check_avgpool2d_backward": naive.avgpool2d_backward,
+    "check_global_avgpool2d_backward": naive.global_avgpool2d_backward,
 }
 
 #: The classic-mistake lists, per checker whose results they diagnose.
 MISTAKES = {
+    "check_receptive_field": receptive.RECEPTIVE_FIELD,
+    "check_dilated_filter_gradient": dilation.DILATED_DW,
+    "check_dilated_input_gradient": dilation.DILATED_DX,
     "check_output_size": mistakes.OUTPUT_SIZE,
     "check_conv2d": mistakes.CONV2D,
     "check_input_gradient": mistakes.INPUT_GRADIENT,
@@ -81,6 +121,12 @@ MISTAKES = {
     "check_maxpool2d_backward": mistakes.MAXPOOL2D_BACKWARD,
     "check_im2col": mistakes.IM2COL,
     "check_col2im": mistakes.COL2IM,
+    "check_grouped_conv2d": grouped.GROUPED_CONV2D,
+    "check_winograd_backward": fast_conv.WINOGRAD_BACKWARD,
+    "check_conv_transpose2d": transposed.TRANSPOSED_FORWARD,
+    "check_avgpool2d_backward": pooling_family.AVGPOOL2D_BACKWARD,
+    "check_global_avgpool2d_backward":
+        pooling_family.GLOBAL_AVGPOOL2D_BACKWARD,
 }
 
 
@@ -103,7 +149,11 @@ def conv_pair(x, w, b=None, stride=1, padding=0):
 def test_every_checker_has_a_reference():
     assert set(CHECKERS) - {"check_scalar_gradient"} == set(REFERENCES)
     assert set(REFERENCES) == set(ladders.LADDERS)
-    assert set(MISTAKES) | {"check_conv2d_backward"} == set(REFERENCES)
+    assert set(MISTAKES) | {"check_conv2d_backward",
+                            "check_grouped_conv2d_backward",
+                            "check_batchnorm2d_backward",
+                            "check_conv_transpose2d_backward"} == set(
+                                REFERENCES)
 
 
 @pytest.mark.parametrize("checker", sorted(REFERENCES))

@@ -17,6 +17,9 @@ TEACHING_CHAPTERS = [
     "01_chain_rule", "02_convolution", "03_stride", "04_padding",
     "05_channels", "06_filter_gradient", "07_input_gradient",
     "08_bias_activation", "09_maxpool", "10_im2col", "11_training",
+    "12_receptive_field", "13_transposed_conv", "14_dilation_backward",
+    "15_pooling_family", "16_grouped_depthwise",
+    "17_batchnorm_residual", "18_fast_convolutions",
 ]
 MIN_PER_CHAPTER = 4
 MIN_TOTAL = 30

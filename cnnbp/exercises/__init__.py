@@ -133,7 +133,7 @@ def check_output_size(fn, cases=None):
 def check_conv2d(fn, cases=None):
     """Check ``fn(x, w, b=None, stride=1, padding=0, dilation=1) -> out``.
 
-    x (N, C, H, W), w (F, C, HH, WW), b (F,) or None, out (N, F, H_out,
+    x (N, C, H, W), w (K, C, HH, WW), b (K,) or None, out (N, K, H_out,
     W_out); compared with :func:`cnnbp.conv2d`. Parameters and return
     value as in :func:`check_output_size`.
     """
@@ -144,8 +144,8 @@ def check_conv2d_backward(fn, cases=None):
     """Check ``fn(dout, x, w, stride=1, padding=0, dilation=1)``
     ``-> (dx, dw, db)``.
 
-    dout (N, F, H_out, W_out); dx, dw, db of the shapes of x (N, C, H,
-    W), w (F, C, HH, WW) and (F,), each compared with
+    dout (N, K, H_out, W_out); dx, dw, db of the shapes of x (N, C, H,
+    W), w (K, C, HH, WW) and (K,), each compared with
     :func:`cnnbp.conv2d_backward`. Parameters and return value as in
     :func:`check_output_size`.
     """
@@ -155,7 +155,7 @@ def check_conv2d_backward(fn, cases=None):
 def check_filter_gradient(fn, cases=None):
     """Check ``fn(dout, x, w, stride=1, padding=0) -> dw``.
 
-    dw = dL/dF of shape (F, C, HH, WW) for dout (N, F, H_out, W_out) and
+    dw = dL/dF of shape (K, C, HH, WW) for dout (N, K, H_out, W_out) and
     x (N, C, H, W), compared with cnnbp. Parameters and return value as
     in :func:`check_output_size`.
     """
@@ -165,8 +165,8 @@ def check_filter_gradient(fn, cases=None):
 def check_input_gradient(fn, cases=None):
     """Check ``fn(dout, x, w, stride=1, padding=0) -> dx``.
 
-    dx = dL/dX of shape (N, C, H, W) for dout (N, F, H_out, W_out) and
-    w (F, C, HH, WW), compared with cnnbp. Parameters and return value
+    dx = dL/dX of shape (N, C, H, W) for dout (N, K, H_out, W_out) and
+    w (K, C, HH, WW), compared with cnnbp. Parameters and return value
     as in :func:`check_output_size`.
     """
     return _check("check_input_gradient", fn, cases)
@@ -175,7 +175,7 @@ def check_input_gradient(fn, cases=None):
 def check_bias_gradient(fn, cases=None):
     """Check ``fn(dout) -> db``.
 
-    dout (N, F, H_out, W_out), db = dL/db of shape (F,), compared with
+    dout (N, K, H_out, W_out), db = dL/db of shape (K,), compared with
     cnnbp. Parameters and return value as in :func:`check_output_size`.
     """
     return _check("check_bias_gradient", fn, cases)
@@ -293,3 +293,34 @@ def check_scalar_gradient(f, grad, points, cases=None, reference=None):
         ladder.append(Case(f"point {k}", describe, point, {}, judge))
     return runner.run("check_scalar_gradient", grad, ladder, cases,
                       Signature(tuple(labels), {}))
+
+
+from .grouped import (  # noqa: E402
+    check_grouped_conv2d, check_grouped_conv2d_backward)
+
+__all__ += ["check_grouped_conv2d", "check_grouped_conv2d_backward"]
+
+from .receptive import check_receptive_field  # noqa: E402
+
+__all__ += ["check_receptive_field"]
+from .transposed import (  # noqa: E402
+    check_conv_transpose2d, check_conv_transpose2d_backward)
+
+__all__ += ["check_conv_transpose2d", "check_conv_transpose2d_backward"]
+
+from .fast_conv import check_winograd_backward  # noqa: E402
+
+__all__ += ["check_winograd_backward"]
+
+from .batchnorm import check_batchnorm2d_backward  # noqa: E402
+
+__all__ += ["check_batchnorm2d_backward"]
+from .pooling_family import (  # noqa: E402
+    check_avgpool2d_backward, check_global_avgpool2d_backward)
+
+__all__ += ["check_avgpool2d_backward", "check_global_avgpool2d_backward"]
+
+from .dilation import (  # noqa: E402
+    check_dilated_filter_gradient, check_dilated_input_gradient)
+
+__all__ += ["check_dilated_filter_gradient", "check_dilated_input_gradient"]
