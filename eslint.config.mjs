@@ -1,13 +1,14 @@
 // eslint for the course's JavaScript: the browser code in cnnbp/web/*.js
 // (plain ES2017 scripts that run inline in a notebook output or a book
-// page) and the Node.js tools in tools/*.cjs.
+// page), the book's page script book/_css/*.js, and the Node.js tools in
+// tools/*.cjs.
 import js from "@eslint/js";
 import globals from "globals";
 
 export default [
   js.configs.recommended,
   {
-    files: ["cnnbp/web/**/*.js"],
+    files: ["cnnbp/web/**/*.js", "book/_css/**/*.js"],
     languageOptions: {
       ecmaVersion: 2017,
       sourceType: "script",

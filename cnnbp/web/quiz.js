@@ -123,9 +123,33 @@
     showFeedback(question, String(hit), correct, "");
   }
 
+  /* Text of an option outside its math (TeX or typeset). */
+  function wordsOutsideMath(button) {
+    var copy = button.cloneNode(true);
+    Array.prototype.forEach.call(copy.querySelectorAll("mjx-container"),
+      function (node) { node.remove(); });
+    /* \x5c is a backslash: the TeX delimiters are spelled by code so
+       this script's own text never looks like untypeset math. */
+    return copy.textContent.replace(/\x5c\x28[\s\S]*?\x5c\x29/g, "")
+      .replace(/\x5c\x5b[\s\S]*?\x5c\x5d/g, "").trim();
+  }
+
+  /* An option that is only math keeps its spoken aria-label; one with
+     words too is named by its own text (the typeset math carries its
+     MathML for screen readers), so the name matches what is seen. */
+  function nameOptions(answers) {
+    Array.prototype.forEach.call(answers.querySelectorAll(".MCButton"),
+      function (button) {
+        if (button.hasAttribute("aria-label") && wordsOutsideMath(button)) {
+          button.removeAttribute("aria-label");
+        }
+      });
+  }
+
   function initQuestion(question, shuffleAnswers) {
     var answers = question.querySelector(".QuizAnswers");
     if (answers) {
+      nameOptions(answers);
       if (shuffleAnswers) { shuffle(answers); }
       answers.addEventListener("click", function (event) {
         var button = event.target.closest(".MCButton");
