@@ -74,6 +74,12 @@ class Layer:
         """The layers inside this one (none for a plain layer)."""
         return []
 
+    def named_children(self):
+        """``(name, layer)`` for the layers inside this one; the names
+        are their positions ``"0"``, ``"1"``, ... unless a layer says
+        otherwise (:class:`Add`: ``"body"``, ``"shortcut"``)."""
+        return [(str(k), child) for k, child in enumerate(self.children())]
+
     def parameters(self):
         """List of ``(layer, name)`` for every trainable array.
 
@@ -81,9 +87,21 @@ class Layer:
         gradient after :meth:`backward`; layers inside this one
         (:meth:`children`) are included.
         """
-        found = [(self, name) for name in self.params]
-        for child in self.children():
-            found.extend(child.parameters())
+        return [(layer, name) for _, layer, name in self.named_parameters()]
+
+    def named_parameters(self):
+        """``(path, layer, name)`` for every trainable array, in the
+        order of :meth:`parameters`.
+
+        ``path`` is the dotted chain of :meth:`named_children` names
+        from this layer down to ``layer`` (``""`` for this layer's own),
+        e.g. ``"6.body.3"``: the fourth layer of the body of the residual
+        block at position 6 of a :class:`Sequential`.
+        """
+        found = [("", self, name) for name in self.params]
+        for key, child in self.named_children():
+            found.extend((f"{key}.{path}" if path else key, layer, name)
+                         for path, layer, name in child.named_parameters())
         return found
 
     def train(self, mode=True):
@@ -136,18 +154,24 @@ class Conv2d(Layer):
     algo : str
         Algorithm for groups=1, one of :data:`cnnbp.conv.ALGOS`;
         ``"auto"`` picks one per input shape (:func:`cnnbp.conv.choose_algo`).
+    bias : bool
+        Whether the layer has a bias ``b`` (as ``nn.Conv2d(bias=)``).
+        Before a :class:`BatchNorm2d` it has none: the batch mean takes
+        every constant away, so a bias there would never learn (its
+        gradient is exactly 0).
 
     Attributes
     ----------
     params : dict
-        ``"w"`` of shape (K, C/groups, HH, WW), ``"b"`` of shape (K,).
+        ``"w"`` of shape (K, C/groups, HH, WW), and ``"b"`` of shape (K,)
+        unless ``bias=False``.
     grads : dict
         Same keys and shapes, filled by :meth:`backward`.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1,
                  padding=0, dilation=1, rng=0, dtype=np.float64, groups=1,
-                 algo="auto"):
+                 algo="auto", bias=True):
         super().__init__()
         C = _strict_int(in_channels, "in_channels")
         K = _strict_int(out_channels, "out_channels")
@@ -163,7 +187,8 @@ class Conv2d(Layer):
         std = np.sqrt(2.0 / (C * HH * WW))
         self.params["w"] = (std * gen.standard_normal((K, C, HH, WW))
                             ).astype(dtype)
-        self.params["b"] = np.zeros(K, dtype)
+        if check_flag(bias, "bias"):
+            self.params["b"] = np.zeros(K, dtype)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         if algo not in conv.ALGOS:
             raise ValueError(f"algo must be one of {conv.ALGOS}, got "
@@ -176,7 +201,7 @@ class Conv2d(Layer):
         if self.groups != 1:
             return self._grouped_forward(x)
         out, self._cache = conv.forward_cached(
-            x, self.params["w"], self.params["b"], self.stride,
+            x, self.params["w"], self.params.get("b"), self.stride,
             self.padding, self.dilation, self.algo)
         return out
 
@@ -185,15 +210,21 @@ class Conv2d(Layer):
         if self.groups != 1:
             return self._grouped_backward(dout)
         dx, dw, db = conv.backward_cached(dout, self._cached())
-        self.grads["w"], self.grads["b"] = dw, db
+        self._store(dw, db)
         return dx
+
+    def _store(self, dw, db):
+        self.grads["w"] = dw
+        if "b" in self.params:
+            self.grads["b"] = db
 
     def _grouped_forward(self, x):
         x, w, b, out_shape, hyper, groups = grouped_conv_args(
-            x, self.params["w"], self.params["b"], self.stride,
+            x, self.params["w"], self.params.get("b"), self.stride,
             self.padding, self.dilation, self.groups)
         out, ctx = grouped._forward(x, w, groups, out_shape[2:], hyper)
-        out += b[:, None, None]
+        if b is not None:
+            out += b[:, None, None]
         self._cache = (ctx, x.shape, out_shape, hyper)
         return out
 
@@ -202,16 +233,17 @@ class Conv2d(Layer):
         dout = dout_arg(dout, out_shape, "Conv2d.forward")
         dx, dw, db = grouped._backward(dout, ctx, x_shape, self.params["w"],
                                        self.groups, hyper)
-        self.grads["w"], self.grads["b"] = dw, db
+        self._store(dw, db)
         return dx
 
     def __repr__(self):
         K, Cg, HH, WW = self.params["w"].shape
         groups = "" if self.groups == 1 else f", groups={self.groups}"
         algo = "" if self.algo == "auto" else f", algo={self.algo!r}"
+        bias = "" if "b" in self.params else ", bias=False"
         return (f"Conv2d({Cg * self.groups}, {K}, kernel_size={(HH, WW)}, "
                 f"stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}{groups}{algo})")
+                f"dilation={self.dilation}{groups}{algo}{bias})")
 
 
 def _check_groups(groups, C, K):
@@ -532,6 +564,10 @@ class Add(Layer):
         """The body, then the shortcut if it is a layer."""
         return [self.body] + ([] if self.shortcut is None
                               else [self.shortcut])
+
+    def named_children(self):
+        """``("body", body)``, then ``("shortcut", shortcut)`` if any."""
+        return list(zip(("body", "shortcut"), self.children()))
 
     def forward(self, x):
         """x -> body(x) + shortcut(x); both must have one shape."""

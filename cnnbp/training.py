@@ -302,15 +302,20 @@ def check_model_gradients(model, loss_fn, x, y, h=1e-6):
     -------
     list of (str, tuple, float)
         ``(name, shape, relative error)`` per parameter array, named
-        ``"<index>.<Layer>.<param>"`` in model order.  A correct
+        ``"<path>.<Layer>.<param>"`` in model order, where ``path`` is
+        the layer's position (:meth:`~cnnbp.layers.Layer.named_parameters`,
+        e.g. ``"0"`` or, inside a residual block, ``"6.body.3"``).
+        Batch-norm running statistics are restored afterwards, so the
+        check leaves the model as it found it.  A correct
         backward pass gives errors below 1e-7 (``gradcheck.TOLERANCE``)
         at a generic point: one where no ReLU input sits exactly at 0,
         its kink (all-zero input patches and zero biases put it there).
     """
+    saved = _running_statistics(model)
     loss_fn.forward(model.forward(x), y)
     model.backward(loss_fn.backward())
     report = []
-    for layer, name in model.parameters():
+    for path, layer, name in model.named_parameters():
         param = layer.params[name]
         analytic = layer.grads[name].copy()
 
@@ -323,7 +328,19 @@ def check_model_gradients(model, loss_fn, x, y, h=1e-6):
                 param[...] = saved
 
         numeric = numerical_gradient(loss_at, param, h=h)
-        index = model.layers.index(layer) if layer in model.layers else -1
-        label = f"{index}.{type(layer).__name__}.{name}"
+        label = ".".join(filter(None, [path, type(layer).__name__, name]))
         report.append((label, param.shape, rel_error(analytic, numeric)))
+    for stats, values in saved:
+        stats[...] = values
     return report
+
+
+def _running_statistics(layer):
+    """``(array, copy)`` of every running statistic under ``layer`` (a
+    training-mode forward pass updates them)."""
+    found = [(stats, stats.copy()) for stats in (
+        getattr(layer, "running_mean", None),
+        getattr(layer, "running_var", None)) if stats is not None]
+    for child in layer.children():
+        found.extend(_running_statistics(child))
+    return found

@@ -259,3 +259,66 @@ def test_bad_layer_arguments():
         ReLU().train("eval")
     with pytest.raises(ValueError, match="before forward"):
         GlobalAvgPool2d().backward(np.zeros((1, 1, 1, 1)))
+
+
+def test_conv_without_bias_before_norm():
+    """bias=False (nn.Conv2d's): no "b" parameter, same w gradient and
+    dx as with a bias; before a batch norm the network's check passes
+    without the zero-gradient biases."""
+    x, y = data()
+    for groups in (1, 2):
+        kw = dict(padding=1, groups=groups, rng=3)
+        with_b, without = Conv2d(2, 4, 3, **kw), Conv2d(2, 4, 3, bias=False,
+                                                         **kw)
+        assert sorted(without.params) == ["w"]
+        assert "bias=False" in repr(without)
+        dout = np.random.default_rng(4).standard_normal((4, 4, 7, 6))
+        np.testing.assert_allclose(without.forward(x), with_b.forward(x))
+        np.testing.assert_allclose(without.backward(dout),
+                                   with_b.backward(dout))
+        np.testing.assert_allclose(without.grads["w"], with_b.grads["w"])
+        assert sorted(without.grads) == ["w"]
+    with pytest.raises(ValueError, match="bias"):
+        Conv2d(2, 4, 3, bias="no")
+    gen = np.random.default_rng(5)
+    model = Sequential(
+        Conv2d(2, 3, 3, padding=1, rng=gen, bias=False), BatchNorm2d(3),
+        ReLU(), GlobalAvgPool2d(), Flatten(), Linear(3, 5, rng=gen))
+    report = check_model_gradients(model, SoftmaxCrossEntropy(), x, y)
+    assert [label for label, _, _ in report] == [
+        "0.Conv2d.w", "1.BatchNorm2d.gamma", "1.BatchNorm2d.beta",
+        "5.Linear.w", "5.Linear.b"]
+    assert max(err for _, _, err in report) < TOL
+
+
+def test_named_parameters_and_check_labels_follow_nesting():
+    model = modern_model()
+    named = model.named_parameters()
+    assert [(layer, name) for _, layer, name in named] == \
+        model.parameters()
+    paths = [path for path, _, _ in named]
+    assert paths[:5] == ["0", "0", "1", "1", "3.body.0"]
+    assert paths[8:10] == ["3.body.3", "3.body.3"]
+    assert named[4][1] is model.layers[3].body.layers[0]
+    shortcut = Add(Sequential(ReLU()), Conv2d(2, 2, 1, rng=0))
+    assert [p for p, _, _ in shortcut.named_parameters()] == [
+        "shortcut", "shortcut"]
+    x, y = data()
+    report = check_model_gradients(randomise_norms(modern_model(), 2),
+                                   SoftmaxCrossEntropy(), x, y)
+    assert report[4][0] == "3.body.0.Conv2d.w"
+    assert report[-1][0] == "10.Linear.b"
+
+
+def test_gradient_check_leaves_running_statistics_alone():
+    model = randomise_norms(modern_model(), 2)
+    x, y = data()
+    model.forward(x)
+    norms = [layer for layer, name in model.parameters()
+             if name == "gamma"]
+    before = [(n.running_mean.copy(), n.running_var.copy()) for n in norms]
+    assert any(np.any(m != 0) for m, _ in before)
+    check_model_gradients(model, SoftmaxCrossEntropy(), x, y)
+    for n, (mean, var) in zip(norms, before):
+        np.testing.assert_array_equal(n.running_mean, mean)
+        np.testing.assert_array_equal(n.running_var, var)
