@@ -13,7 +13,7 @@ from .activations import relu, relu_backward
 from .conv import col2im, conv2d, conv2d_backward, im2col
 from .gradcheck import numerical_gradient, rel_error
 from .grouped import grouped_conv2d, grouped_conv2d_backward
-from .norm import batchnorm2d, batchnorm2d_backward
+from .norm import batchnorm2d, batchnorm2d_backward, fold_batchnorm
 from .pool import (
     avgpool2d,
     avgpool2d_backward,
@@ -42,6 +42,7 @@ __all__ = [
     "global_avgpool2d_backward",
     "batchnorm2d",
     "batchnorm2d_backward",
+    "fold_batchnorm",
     "receptive_field",
     "receptive_field_support",
     "relu",

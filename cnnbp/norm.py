@@ -22,7 +22,7 @@ import numpy as np
 
 from .shapes import batchnorm_args, dout_arg
 
-__all__ = ["batchnorm2d", "batchnorm2d_backward"]
+__all__ = ["batchnorm2d", "batchnorm2d_backward", "fold_batchnorm"]
 
 
 def _channel_sum(a, b=None):
@@ -116,3 +116,54 @@ def batchnorm2d_backward(dout, x, gamma, eps=1e-5):
     dout = dout.astype(np.result_type(x, dout), copy=False)
     xc, istd, _, _ = _center(x, eps)
     return _backward(dout, xc, gamma, istd)
+
+
+def fold_batchnorm(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    """A convolution followed by an evaluation-mode batch norm, as one
+    convolution.
+
+    In evaluation mode batch norm is a fixed affine map per channel,
+    ``gamma (O - running_mean) / sqrt(running_var + eps) + beta``, so it
+    folds into the convolution before it: with
+    ``s = gamma / sqrt(running_var + eps)``::
+
+        w_folded[k] = s[k] w[k],   b_folded = beta + s (b - running_mean)
+
+    and ``conv2d(x, w_folded, b_folded)`` equals the pair's output for
+    every x (same stride, padding, dilation and groups).  Only in
+    evaluation mode: in training mode the statistics are the batch's.
+
+    Parameters
+    ----------
+    w : ndarray of shape (K, C/groups, HH, WW)
+    b : ndarray of shape (K,) or None
+        None for a convolution without bias (``bias=False``).
+    gamma, beta, running_mean, running_var : ndarray of shape (K,)
+    eps : float
+
+    Returns
+    -------
+    w_folded : ndarray of shape (K, C/groups, HH, WW)
+    b_folded : ndarray of shape (K,)
+    """
+    w = np.asarray(w, dtype=float)
+    if w.ndim != 4:
+        raise ValueError(f"w must have shape (K, C/groups, HH, WW), got "
+                         f"{w.shape}")
+    K = w.shape[0]
+    stats = {"gamma": gamma, "beta": beta, "running_mean": running_mean,
+             "running_var": running_var}
+    if b is not None:
+        stats["b"] = b
+    stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}
+    for name, v in stats.items():
+        if v.shape != (K,):
+            raise ValueError(f"{name} has shape {v.shape} but w of shape "
+                             f"{w.shape} needs ({K},)")
+    if np.any(stats["running_var"] + eps <= 0):
+        raise ValueError("running_var + eps must be > 0")
+    scale = stats["gamma"] / np.sqrt(stats["running_var"] + eps)
+    shift = stats["beta"] - scale * stats["running_mean"]
+    if b is not None:
+        shift = shift + scale * stats["b"]
+    return w * scale[:, None, None, None], shift

@@ -197,3 +197,42 @@ def test_layer_bad_input():
         layer.forward(np.zeros((2, 2, 3, 3)))
     with pytest.raises(ValueError, match="num_features must be >= 1"):
         BatchNorm2d(0)
+
+
+@pytest.mark.parametrize("groups, bias", [(1, True), (1, False), (3, True)])
+def test_fold_batchnorm_equals_conv_then_eval_norm(groups, bias):
+    """conv2d(x, *fold) == BatchNorm2d.eval()(Conv2d(x)), any stride,
+    padding, dilation and groups; trained running statistics."""
+    from cnnbp.layers import BatchNorm2d, Conv2d
+
+    rng = np.random.default_rng(groups + 2 * bias)
+    hyper = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    conv = Conv2d(3, 6, (3, 2), groups=groups, bias=bias, rng=rng, **hyper)
+    if bias:
+        conv.params["b"][:] = rng.standard_normal(6)
+    norm = BatchNorm2d(6, eps=1e-3)
+    norm.params["gamma"][:] = rng.uniform(-2, 2, 6)
+    norm.params["beta"][:] = rng.standard_normal(6)
+    for _ in range(3):  # running statistics of a few training batches
+        norm.forward(conv.forward(3 * rng.standard_normal((4, 3, 7, 9))
+                                  + 1))
+    norm.eval()
+    x = rng.standard_normal((2, 3, 7, 9))
+    want = norm.forward(conv.forward(x))
+    w, b = cnnbp.fold_batchnorm(
+        conv.params["w"], conv.params.get("b"), norm.params["gamma"],
+        norm.params["beta"], norm.running_mean, norm.running_var, eps=1e-3)
+    got = cnnbp.conv2d(x, w, b, groups=groups, **hyper)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(norm.running_mean, 0)
+
+
+def test_fold_batchnorm_names_bad_shapes():
+    w = np.ones((4, 2, 3, 3))
+    good = [np.ones(4)] * 4
+    with pytest.raises(ValueError, match=r"gamma has shape \(3,\).*\(4,\)"):
+        cnnbp.fold_batchnorm(w, None, np.ones(3), *good[1:])
+    with pytest.raises(ValueError, match=r"b has shape \(2,\)"):
+        cnnbp.fold_batchnorm(w, np.ones(2), *good)
+    with pytest.raises(ValueError, match="w must have shape"):
+        cnnbp.fold_batchnorm(np.ones((4, 3)), None, *good)
