@@ -15,12 +15,13 @@ import pytest
 
 from cnnbp import exercises
 from cnnbp.exercises import batchnorm, fast_conv, grouped, mistakes
+from cnnbp.exercises import modern_training
 from exercise_cohort import COHORT
 
 MODULES = ["sizes", "convolution", "gradients", "activations", "pooling",
            "unfold", "scalar", "receptive", "dilation",
            "transposed", "grouped", "fast_conv",
-           "batchnorm", "pooling_family"]
+           "batchnorm", "pooling_family", "modern_training"]
 for _module in MODULES:
     importlib.import_module(f"exercise_cohort.{_module}")
 
@@ -49,6 +50,8 @@ COUNTS = {
     "check_grouped_conv2d_backward": (4, 7),
     "check_batchnorm2d_backward": (5, 12),
     "check_winograd_backward": (6, 9),
+    "check_fold_batchnorm": (6, 18),
+    "check_running_statistics": (7, 11),
 }
 
 
@@ -94,7 +97,7 @@ def test_every_listed_mistake_is_made_by_someone():
     wrote it independently (not only for the variant itself)."""
     said = {c.says for c in COHORT}
     labels = [m.label for module in (mistakes, grouped, fast_conv,
-                                      batchnorm)
+                                      batchnorm, modern_training)
               for table in vars(module).values()
               if isinstance(table, list) for m in table
               if hasattr(m, "label")]

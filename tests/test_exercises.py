@@ -23,7 +23,7 @@ import cnnbp
 from cnnbp import exercises, naive
 from cnnbp.exercises import fast_conv, grouped, judges, ladders
 from cnnbp.exercises import pooling_family, transposed
-from cnnbp.exercises import dilation, receptive
+from cnnbp.exercises import dilation, modern_training, receptive
 from cnnbp.exercises import mistakes, runner
 from cnnbp.gradcheck import EXACT_FLOOR, format_error, numerical_gradient
 from cnnbp.gradcheck import rel_error
@@ -85,6 +85,8 @@ REFERENCES = {
     "check_conv_transpose2d_backward": cnnbp.conv_transpose2d_backward,
     "check_avgpool2d_backward": cnnbp.avgpool2d_backward,
     "check_global_avgpool2d_backward": cnnbp.global_avgpool2d_backward,
+    "check_fold_batchnorm": cnnbp.fold_batchnorm,
+    "check_running_statistics": modern_training.running_statistics,
 }
 
 NAIVE = {
@@ -127,6 +129,8 @@ MISTAKES = {
     "check_avgpool2d_backward": pooling_family.AVGPOOL2D_BACKWARD,
     "check_global_avgpool2d_backward":
         pooling_family.GLOBAL_AVGPOOL2D_BACKWARD,
+    "check_fold_batchnorm": modern_training.FOLD_BATCHNORM,
+    "check_running_statistics": modern_training.RUNNING_STATISTICS,
 }
 
 
@@ -215,6 +219,36 @@ def test_ladder_expectations_match_torch():
         out.backward(torch.from_numpy(dout))
         np.testing.assert_allclose(cnnbp.maxpool2d_backward(dout, x, **kw),
                                    xt.grad.numpy(), atol=1e-12)
+
+
+def test_modern_training_ladders_match_torch():
+    """Folded convolutions equal conv + eval-mode batch norm, and the
+    running statistics are those nn.BatchNorm2d keeps, case by case."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    t = torch.from_numpy
+    for name, args, kwargs, _ in modern_training.fold_cases():
+        w, b, gamma, beta, mean, var = args
+        x = np.random.default_rng(2).standard_normal((2, w.shape[1], 5, 6))
+        pair = F.batch_norm(F.conv2d(t(x), t(w), None if b is None else
+                                     t(b)), t(mean), t(var), t(gamma),
+                            t(beta), training=False,
+                            eps=kwargs.get("eps", 1e-5))
+        w_folded, b_folded = cnnbp.fold_batchnorm(*args, **kwargs)
+        np.testing.assert_allclose(
+            F.conv2d(t(x), t(w_folded), t(b_folded)).numpy(),
+            pair.numpy(), rtol=1e-12, atol=1e-10, err_msg=name)
+    for name, (mean, var, x), kwargs, _ in modern_training.running_cases():
+        bn = torch.nn.BatchNorm2d(x.shape[1], dtype=torch.float64,
+                                  momentum=kwargs.get("momentum", 0.1))
+        bn.running_mean.copy_(t(mean))
+        bn.running_var.copy_(t(var))
+        with torch.no_grad():
+            bn.train()(t(x))
+        got = modern_training.running_statistics(mean, var, x, **kwargs)
+        for ours, theirs in zip(got, (bn.running_mean, bn.running_var)):
+            np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12,
+                                       err_msg=name)
 
 
 def test_output_size_ladder_by_counting_windows():
@@ -569,6 +603,42 @@ def test_reshaping_an_argument_in_place_fails():
 
     result = exercises.check_bias_gradient(reshapes)
     assert "changed its input `dout` in place" in details(result)
+
+
+def test_a_case_can_explain_an_exception():
+    """On the b=None case, an error from using None as an array is
+    explained in plain words; any other error is not."""
+    def none_minus(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
+        out = cnnbp.fold_batchnorm(w, np.zeros(len(beta)), gamma, beta,
+                                   running_mean, running_var, eps)
+        return out[0], out[1] + 0 * (b - running_mean)
+
+    def other_error(w, b, gamma, beta, running_mean, running_var,
+                    eps=1e-5):
+        if b is None:
+            raise ValueError("no bias here")
+        return cnnbp.fold_batchnorm(w, b, gamma, beta, running_mean,
+                                    running_var, eps)
+
+    case = "no bias (b=None)"
+    text = details(exercises.check_fold_batchnorm(none_minus, case))
+    assert "raised TypeError: unsupported operand type(s)" in text
+    assert modern_training.NO_BIAS in text
+    text = details(exercises.check_fold_batchnorm(other_error, case))
+    assert "raised ValueError: no bias here" in text
+    assert modern_training.NO_BIAS not in text
+
+
+def test_an_input_returned_as_it_is_still_names_the_mistake():
+    def beta_as_it_is(w, b, gamma, beta, running_mean, running_var,
+                      eps=1e-5):
+        return cnnbp.fold_batchnorm(w, b, gamma, beta, running_mean,
+                                    running_var, eps)[0], beta
+
+    text = details(exercises.check_fold_batchnorm(beta_as_it_is))
+    assert "b_folded shares its memory with your input `beta`" in text
+    assert modern_training.FOLD_BATCHNORM[-1].label in text
+    assert "w_folded is right." in text
 
 
 def test_returning_an_input_fails():

@@ -19,7 +19,7 @@ TEACHING_CHAPTERS = [
     "08_bias_activation", "09_maxpool", "10_im2col", "11_training",
     "12_receptive_field", "13_transposed_conv", "14_dilation_backward",
     "15_pooling_family", "16_grouped_depthwise",
-    "17_batchnorm_residual", "18_fast_convolutions",
+    "17_batchnorm_residual", "18_fast_convolutions", "19_training_modern",
 ]
 MIN_PER_CHAPTER = 4
 MIN_TOTAL = 30

@@ -324,3 +324,8 @@ from .dilation import (  # noqa: E402
     check_dilated_filter_gradient, check_dilated_input_gradient)
 
 __all__ += ["check_dilated_filter_gradient", "check_dilated_input_gradient"]
+
+from .modern_training import (  # noqa: E402
+    check_fold_batchnorm, check_running_statistics)
+
+__all__ += ["check_fold_batchnorm", "check_running_statistics"]

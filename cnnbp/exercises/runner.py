@@ -136,6 +136,9 @@ class Case:
         Run only with ``cases="all"`` or by name.
     raises : type or None
         The case passes when the function raises this exception.
+    on_error : callable or None
+        ``on_error(err) -> str``: a sentence to add when the function
+        raises ``err`` here, or "" (e.g. what ``b=None`` asks).
     """
 
     name: str
@@ -145,6 +148,7 @@ class Case:
     judge: object
     extra: bool = False
     raises: type = None
+    on_error: object = None
 
 
 @dataclass
@@ -440,6 +444,9 @@ def _run_case(fn, case, signature, plan, named):
             outcome.status = "pass"
             return outcome
         outcome.lines = [f"raised {_one_line(err)}"] + _where(err)
+        hint = case.on_error(err) if case.on_error else ""
+        if hint:
+            outcome.lines.append(Hint(hint))
         return outcome
     if changed:
         names = ", ".join(f"`{n}`" for n in changed)
