@@ -314,3 +314,21 @@ def test_network_matches_torch_on_one_training_step(torch):
     for a, b in zip(ours_bn, norms):
         np.testing.assert_allclose(a.running_var, b.running_var.numpy(),
                                    rtol=1e-12)
+
+
+def test_largest_rate_of_the_sweep_overshoots_at_first():
+    """The text: with eta0 = 0.6 the validation loss after the first
+    epochs is far above the untrained network's (about 3.5)."""
+    from cnnbp.data import load_digits_split
+    from cnnbp.training import evaluate, fit
+
+    split = load_digits_split(seed=0)
+    val = (split.x_val, split.y_val)
+    untrained = evaluate(build_model(seed=0), L.SoftmaxCrossEntropy(), *val)
+    assert 3.4 < untrained[0] < 3.6
+    net = build_model(seed=0)
+    run = fit(net, L.SoftmaxCrossEntropy(), L.SGD(net, lr=0.6),
+              (split.x_train, split.y_train), val, epochs=2, seed=0,
+              lr_schedule=lambda e: 0.6 / 2 * (1 + np.cos(np.pi * e / 15)),
+              progress=False)
+    assert max(run.val_loss) > 10 * untrained[0]

@@ -25,7 +25,7 @@ fails the test on any request leaving 127.0.0.1 or any page error) and:
 
 The server renders every cell (``windowingMode: none``), so cells can be
 read in page order; learners get JupyterLab's default, which renders the
-same cells on scroll. Screenshots of chapters 07 and 09 go to
+same cells on scroll. Screenshots of chapters 07, 09 and 19 go to
 ``_build/test-artifacts/lab/``.
 """
 
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: being edited).
 BOOK = Path(os.environ.get("CNNBP_LAB_BOOK", ROOT / "book"))
 CHAPTERS = sorted(p.stem for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
-SHOTS = {"07_input_gradient", "09_maxpool"}
+SHOTS = {"07_input_gradient", "09_maxpool", "19_training_modern"}
 SHOT_PLACES = [("equation", ".jp-RenderedMarkdown mjx-container[display]"),
                ("view", ".cnnbp-view"), ("quiz", ".cnnbp-quiz"),
                ("exercise", "details.myst-exercise")]
