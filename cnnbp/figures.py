@@ -11,6 +11,7 @@ safe for colour-blind readers), the same row/column labels (indices from
 ``win``, ``tie``).  A plain list of cells means role ``"in"``.
 """
 
+import base64
 import re
 from html import escape
 
@@ -18,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation, patches
 
-from cnnbp import indexmap
+from cnnbp import indexmap, png
 from cnnbp.widgets import PALETTE
 
 __all__ = ["draw_matrix", "draw_grids", "step_animation",
@@ -201,6 +202,30 @@ def step_animation(arrays, steps, titles=None, paddings=None, captions=None,
 
 _CDN_LINK = re.compile(r'<link rel="stylesheet"\s+href="https://[^"]*'
                        r'font-awesome[^"]*">\s*')
+# One frame in to_jshtml's player script; base64 lines end in "\" + EOL.
+_FRAME = re.compile(r'(?P<head>frames\[(?P<k>\d+)\] = )'
+                    r'"data:image/png;base64,(?P<data>[A-Za-z0-9+/=\\\n]*)"')
+
+
+def _small_frames(html):
+    """The frames of a to_jshtml player as palette PNGs, each once.
+
+    A frame equal to an earlier one becomes a reference to it
+    (``frames[3] = frames[1]``); the others are re-encoded by
+    :func:`cnnbp.png.palette_png` on one base64 line.
+    """
+    seen = {}
+
+    def frame(match):
+        data = base64.b64decode(re.sub(r"[\\\n]", "", match["data"]))
+        data = png.palette_png(data)
+        if data in seen:
+            return f"{match['head']}frames[{seen[data]}]"
+        seen[data] = match["k"]
+        text = base64.b64encode(data).decode("ascii")
+        return f'{match["head"]}"data:image/png;base64,{text}"'
+
+    return _FRAME.sub(frame, html)
 
 
 def animation_html(anim, alt):
@@ -209,7 +234,11 @@ def animation_html(anim, alt):
     matplotlib's player starts with a Font Awesome stylesheet from a CDN
     that it does not need (its buttons are inline SVG): the link is
     dropped, so nothing is fetched in the book or in JupyterLab. The
-    frame image gets ``alt`` text and the frame slider a label.
+    frame image gets ``alt`` text and the frame slider a label. Frames
+    are palette PNGs (:func:`cnnbp.png.palette_png`, a third of the
+    bytes) and a repeated frame is stored once. The output plays on its
+    own (JupyterLab); the book loads its frames on demand
+    (``book/_ext/lean_pages.py``).
 
     Parameters
     ----------
@@ -223,6 +252,7 @@ def animation_html(anim, alt):
         HTML that plays the animation once.
     """
     html = _CDN_LINK.sub("", anim.to_jshtml(default_mode="once"))
+    html = _small_frames(html)
     html = re.sub(r'<img id="(_anim_img\w+)"',
                   lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"',
                   html)

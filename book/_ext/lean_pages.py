@@ -22,6 +22,23 @@ Weight
     becomes the startup loader with the TeX input, the CommonHTML
     output and the assistive MathML that screen readers read. Without
     the menu no formula is a tab stop.
+  * Class names with a leading hyphen count when cutting a sheet:
+    MyST-NB's 30 KB of ANSI colour rules (``.-Color``) go while no
+    output is coloured.
+  * Figures: every PNG under ``_images`` becomes a palette PNG where it
+    looks the same (:func:`cnnbp.png.palette_png`, a third of the
+    bytes; the notebooks keep matplotlib's originals).
+  * Animations (matplotlib's ``to_jshtml``, whose frames the output
+    carries as base64): each frame becomes a file under ``_images``,
+    the first is the image's ``src`` and ``_static/animation.js``
+    (``book/_css``) replaces the inline player, fetching a frame when it
+    is shown and all of them when the animation plays. The page loads
+    one frame per animation; the notebook keeps its self-contained
+    player for JupyterLab.
+  * Code: Pygments writes a span per token. Neighbouring spans of
+    classes that look alike in both colour themes (names, punctuation
+    and white space, say) become one span; the code reads, looks and
+    copies the same.
 
 Quizzes
   * each quiz output carries its own copy of the quiz script and styles
@@ -46,12 +63,14 @@ Search
     (``dilate ∂L/∂O``); a page's own title is listed once, not twice.
 """
 
+import base64
 import hashlib
 import json
 import re
 from pathlib import Path
 
 import cnnbp
+from cnnbp.png import palette_png
 
 FA_VERSION = "6.5.2"
 FOLDER = "cnnbp-icons"
@@ -99,6 +118,25 @@ QUIZ_JS = re.compile(r"<script>\s*/\*\s*\* The course's quiz engine.*?"
 STATIC_ROOT = re.compile(r'src="(?P<root>[^"]*?)_static/documentation_'
                          r'options\.js')
 
+# matplotlib's to_jshtml player (cnnbp.figures.animation_html).
+ANIM_CLASS = re.compile(r'<script language="javascript">(?:(?!</script>).)*?'
+                        r"/\* Define the Animation class \*/.*?</script>\s*",
+                        re.S)
+ANIM_START = re.compile(r'<script language="javascript">\s*/\* Instantiate '
+                        r"the Animation class\. \*/.*?</script>", re.S)
+ANIM_IMG = re.compile(r'var img_id = "(?P<id>_anim_img\w+)"')
+ANIM_FRAME = re.compile(r'(?P<head>frames\[\d+\] = )"data:image/png;base64,'
+                        r'(?P<data>[A-Za-z0-9+/=\\\n]*)"')
+PLAYER = "animation.js"
+ANIM_FILE = re.compile(r"_images/(anim-[0-9a-f]{16}\.png)")
+
+# Code blocks, and the Pygments token spans in them.
+CODE_BLOCK = re.compile(r'<div class="highlight"><pre>.*?</pre>', re.S)
+TOKEN_SPAN = re.compile(r'<span class="(?P<cls>[\w-]+)">(?P<text>[^<]*)'
+                        r"</span>")
+THEMED_RULE = re.compile(r'html\[data-theme="(?P<theme>\w+)"\] \.highlight'
+                         r"(?: \.(?P<cls>[\w-]+))? \{(?P<body>[^}]*)\}")
+
 MAIN_OPEN = re.compile(r'<main id="main-content" class="bd-main" '
                        r'role="main">')
 MAIN_CLOSE = re.compile(r"</main>")
@@ -124,7 +162,7 @@ RUNTIME_CLASSES = re.compile(
     r"tooltip|popover|dropdown|collaps|show|fade|modal|offcanvas|bs-|"
     r"active|disabled|was-validated|is-|focus|hover")
 WORD = re.compile(r"[A-Za-z0-9_-]+")
-CSS_CLASS = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)")
+CSS_CLASS = re.compile(r"\.(-?[A-Za-z_][A-Za-z0-9_-]*)")
 
 MATHJAX_LOAD = ["input/tex", "output/chtml", "a11y/assistive-mml"]
 
@@ -391,6 +429,155 @@ def lift_quizzes(html, quiz_js, quiz_css):
     return head + script + sep + tail if sep else html
 
 
+def declarations(body):
+    """``{property: value}`` of a rule's body, spaces normalised."""
+    pairs = (part.split(":", 1) for part in body.split(";") if ":" in part)
+    return {name.strip(): " ".join(value.split()) for name, value in pairs}
+
+
+def token_styles(static):
+    """``{class: style}`` of the Pygments token classes of the code.
+
+    ``style`` is the class's declarations in each colour theme of
+    ``pygments.css`` (``html[data-theme=...] .highlight .cls`` rules);
+    two classes with equal styles look the same. A class some other
+    rule could apply to (in ``pygments.css`` or another style sheet of
+    the site, unless that rule asks for a second class too) is left
+    out.
+    """
+    path = static / "pygments.css"
+    if not path.exists():
+        return {}
+    css = path.read_text(encoding="utf-8")
+    rules = {}
+    for match in THEMED_RULE.finditer(css):
+        if match["cls"] is not None:
+            rules.setdefault(match["cls"], []).append(
+                (match["theme"], tuple(sorted(
+                    declarations(match["body"]).items()))))
+    others = [sheet.read_text(encoding="utf-8", errors="ignore")
+              for sheet in static.rglob("*.css")
+              if sheet != path and not SKIP & set(sheet.parts)]
+    styles = {}
+    for name, found in rules.items():
+        if (selectors_for(name, css) == len(found)
+                and not any(selectors_for(name, text) for text in others)):
+            styles[name] = tuple(sorted(found))
+    return styles
+
+
+def selectors_for(name, css):
+    """How many selectors of ``css`` name class ``name`` without a
+    second class (``.highlight .n`` does, ``.sig-param.n`` does not)."""
+    named = re.compile(r"(?P<before>\.[\w-]+)?\." + re.escape(name)
+                       + r"(?![\w-])(?P<after>\.[\w-])?")
+    return sum(1 for match in named.finditer(css)
+               if not (match["before"] or match["after"]))
+
+
+def merge_tokens(html, styles):
+    """Code blocks with each run of look-alike token spans as one span.
+
+    Neighbouring spans of classes with equal ``styles`` (names and
+    punctuation, say), with at most white space between them, become
+    one span of the first class: the code reads and looks the same in
+    fewer bytes.
+    """
+    if not styles:
+        return html
+
+    def block(match):
+        code = match.group(0)
+        out, run, last = [], None, 0
+        for span in TOKEN_SPAN.finditer(code):
+            between = code[last:span.start()]
+            style = styles.get(span["cls"])
+            if (run and style is not None and style == run[0]
+                    and not between.strip()):
+                run[2] += between + span["text"]
+            else:
+                if run:
+                    out.append(f'<span class="{run[1]}">{run[2]}</span>')
+                out.append(between)
+                run = [style, span["cls"], span["text"]]
+            last = span.end()
+        if run:
+            out.append(f'<span class="{run[1]}">{run[2]}</span>')
+        out.append(code[last:])
+        return "".join(out)
+
+    return CODE_BLOCK.sub(block, html)
+
+
+def shrink_images(images):
+    """Each PNG under ``images`` as a palette PNG where it looks the same.
+
+    The chapters' figures are matplotlib's 32-bit PNGs; the notebooks
+    keep them so (JupyterLab shows them as stored), the book serves
+    :func:`cnnbp.png.palette_png` of each, about a third of the bytes.
+    """
+    for path in sorted(images.glob("*.png")):
+        data = path.read_bytes()
+        small = palette_png(data)
+        if small is not data:
+            path.write_bytes(small)
+
+
+def lazy_animations(html, images, root, player):
+    """A page's to_jshtml animations with their frames in files.
+
+    Each base64 frame becomes ``_images/anim-<hash>.png`` (a palette PNG)
+    and the player's frame list holds its address; the first frame is
+    the ``<img>``'s ``src``, so it shows as the page loads. The inline
+    player class, which would fetch every frame at once, is replaced by
+    ``_static/animation.js`` (book/_css), which fetches a frame when it
+    is shown and all of them when the animation plays.
+
+    Parameters
+    ----------
+    html : str
+    images : Path
+        The site's ``_images`` folder.
+    root : str
+        The site root relative to the page, e.g. ``"../"``.
+    player : str
+        The player script's address under ``_static``.
+
+    Returns
+    -------
+    str
+        ``html`` itself if it holds no animation whose class can be
+        replaced.
+    """
+    if not ANIM_CLASS.search(html):
+        return html
+    images.mkdir(exist_ok=True)
+    first = {}
+
+    def frame(match):
+        data = palette_png(base64.b64decode(re.sub(r"[\\\n]", "",
+                                                   match["data"])))
+        name = f"anim-{hashlib.sha256(data).hexdigest()[:16]}.png"
+        (images / name).write_bytes(data)
+        return f'{match["head"]}"{root}_images/{name}"'
+
+    def start(match):
+        script = ANIM_FRAME.sub(frame, match.group(0))
+        img = ANIM_IMG.search(script)
+        url = re.search(r'frames\[0\] = "([^"]*)"', script)
+        if img and url:
+            first[img["id"]] = url.group(1)
+        return script
+
+    html = ANIM_START.sub(start, html)
+    for img_id, url in first.items():
+        html = html.replace(f'<img id="{img_id}"',
+                            f'<img id="{img_id}" src="{url}"', 1)
+    tag = f'<script src="{root}_static/{player}"></script>\n'
+    parts = ANIM_CLASS.split(html)
+    return parts[0] + tag + "".join(parts[1:])
+
+
 def rewrite(html, icons_name, quiz=("", ""), sheets=None):
     """One page with the heavy assets swapped and the a11y fixes."""
     for original, cut in (sheets or {}).items():
@@ -417,6 +604,15 @@ def rewrite(html, icons_name, quiz=("", ""), sheets=None):
     return html
 
 
+def player_name(static):
+    """``animation.js?v=<hash>`` if the player is in ``static``, else ""."""
+    path = static / PLAYER
+    if not path.exists():
+        return ""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    return f"{PLAYER}?v={digest}"
+
+
 def finish(app, exception):
     """Rewrite every page once the build has written them."""
     if exception is not None or app.builder.format != "html":
@@ -425,10 +621,25 @@ def finish(app, exception):
     icons = build_icons(outdir / "_static")
     quiz = write_quiz_assets(outdir / "_static")
     sheets = build_sheets(outdir / "_static", site_words(outdir))
+    styles = token_styles(outdir / "_static")
+    images = outdir / "_images"
+    shrink_images(images)
+    player = player_name(outdir / "_static")
+    frames = set()
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
+        text = merge_tokens(text, styles)
+        root = STATIC_ROOT.search(text)
+        if player and root:
+            text = lazy_animations(text, images, root.group("root"),
+                                   player)
         page.write_text(rewrite(text, icons.name, quiz, sheets),
                         encoding="utf-8")
+        frames |= set(ANIM_FILE.findall(text))
+    # Frames of animations no page shows any more (incremental builds).
+    for stale in images.glob("anim-*.png"):
+        if stale.name not in frames:
+            stale.unlink()
     clean_search_index(outdir / "searchindex.js")
 
 
