@@ -99,7 +99,7 @@ CLIPPED_MATH = """() => Array.from(document.querySelectorAll("span.math"))
     .map((m) => m.textContent.slice(0, 60))"""
 
 SHRUNK_FIGURES = """() => Array.from(
-    document.querySelectorAll(".cell_output > img"))
+    document.querySelectorAll(".cell_output > img, .animation img"))
     .filter((img) => img.naturalWidth > 0
         && img.getBoundingClientRect().width < img.naturalWidth - 1)
     .map((img) => img.getAttribute("src"))"""
