@@ -11,7 +11,10 @@ tests/browser/test_jupyterlab.py for the real JupyterLab):
 - no gated directives (``exercise-start`` ...), no ``literalinclude``, no
   ``{ref}`` to another notebook, no math in the title;
 - what the book hides by tag, JupyterLab folds (tools/refresh_outputs.py
-  writes it); every solution's code cell is folded.
+  writes it); every solution's code cell is folded;
+- every stored figure has real alt text in its cell metadata
+  (``mystnb.image.alt``, which myst-nb puts on the page's ``<img>``);
+  without it the alt text is the image's file path.
 """
 
 import importlib.util
@@ -28,6 +31,9 @@ spec = importlib.util.spec_from_file_location("refresh_outputs", TOOL)
 refresh_outputs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(refresh_outputs)
 
+ALT_LENGTH = (30, 300)
+#: An image file name or path (or one bare word), not a description.
+ALT_PATH = re.compile(r"\.(png|svg|jpe?g|gif)\b|_images/|^\S+$", re.I)
 ONLY_SPHINX = re.compile(
     r"\{(exercise|solution)-(start|end)\}|\{literalinclude\}|"
     r"\{doc\}`")
@@ -127,3 +133,27 @@ def test_cell_ids_are_unique(notebooks):
     for stem, nb in notebooks.items():
         ids = [c.get("id") for c in nb["cells"]]
         assert None not in ids and len(set(ids)) == len(ids), stem
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_figures_have_alt_text(path):
+    nb = load(path)
+    low, high = ALT_LENGTH
+    for k, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code" or not any(
+                "image/png" in out.get("data", {})
+                for out in cell.get("outputs", [])):
+            continue
+        where = f"{path.stem}, cell {k} ({cell.get('id')})"
+        alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt")
+        assert isinstance(alt, str), (
+            f"{where}: figure without alt text; set the cell metadata "
+            f'{{"mystnb": {{"image": {{"alt": "..."}}}}}} to what a reader '
+            f"learns from the figure")
+        assert low <= len(alt) <= high, (
+            f"{where}: alt text of {len(alt)} characters, want {low} to "
+            f"{high}: {alt!r}")
+        assert not ALT_PATH.search(alt), (
+            f"{where}: alt text names a file: {alt!r}")
+        assert "$" not in alt and "\\" not in alt, (
+            f"{where}: alt text is plain text, no TeX: {alt!r}")

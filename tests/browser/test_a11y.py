@@ -11,8 +11,15 @@ The page is audited once its views have drawn their first step and each
 quiz question has been answered (a wrong choice, then a right one, and a
 wrong number), so the unanswered, right and wrong states' contrast and
 the feedback markup are all audited.
+
+axe only asks that an image have an ``alt`` attribute; Sphinx gives every
+figure one, its file path, which a screen reader then reads out. A static
+parse of each built page (no browser) checks that no ``<img>`` has an
+empty alt or a file name as alt (figures take theirs from the cell
+metadata ``mystnb.image.alt``, see tests/test_notebooks.py).
 """
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -22,6 +29,8 @@ AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
 MODES = ["light", "dark"]
+
+IMAGE_FILE = (".png", ".svg", ".jpg", ".jpeg", ".gif")
 
 # The theme reads the reader's choice from localStorage before painting.
 SET_MODE = """(mode) => {
@@ -108,3 +117,47 @@ def test_no_serious_axe_violation(page, book_url, chapter, mode):
     page.evaluate(ANSWER_QUIZZES)
     found = axe_violations(page)
     assert not found, f"{chapter} ({mode}):\n" + describe(found)
+
+
+class ImageAlts(HTMLParser):
+    """Collect ``(src, alt)`` of every ``<img>``; alt is None if absent."""
+
+    def __init__(self):
+        super().__init__()
+        self.images = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            attrs = dict(attrs)
+            self.images.append((attrs.get("src"), attrs.get("alt")))
+
+
+def images_without_alt_text(html):
+    """The images in a page that have no real alt text.
+
+    An alt that is missing, blank, or ends like an image file name (what
+    Sphinx writes when a figure has none) does not describe the image.
+    Decorative images would need ``alt=""``; the book has none.
+
+    Parameters
+    ----------
+    html : str
+        The page's HTML.
+
+    Returns
+    -------
+    list of tuple
+        ``(src, alt)`` per offending ``<img>``, in page order.
+    """
+    parser = ImageAlts()
+    parser.feed(html)
+    return [(src, alt) for src, alt in parser.images
+            if alt is None or not alt.strip()
+            or alt.strip().lower().endswith(IMAGE_FILE)]
+
+
+def test_images_have_alt_text(book_html, chapter):
+    page = book_html / "book" / f"{chapter}.html"
+    bad = images_without_alt_text(page.read_text(encoding="utf-8"))
+    assert not bad, f"{chapter}: images without alt text:\n" + "\n".join(
+        f"  src={src} alt={alt!r}" for src, alt in bad)
