@@ -22,7 +22,12 @@ Two algorithms compute the same numbers; the shapes pick one:
   batched matrix product, and the scatter-add adjoint for dX.  The batch
   is taken a few samples at a time (``CHUNK_ENTRIES`` column entries),
   so that the columns stay in the cache; the backward pass builds them
-  again rather than keeping them.
+  again rather than keeping them.  With stride 1 the backward pass
+  needs no scatter: dX is itself a convolution, of dout padded by
+  ``d(HH - 1) - p`` with the flipped filters, channels and filters
+  exchanged (``w'[c, f, m, n] = w[f, c, HH-1-m, WW-1-n]`` per group);
+  the columns of dout then give both ``dX = cols(dout) @ w'`` and the
+  flipped filter gradient ``x_g.T @ cols(dout)``.
 
 The module also provides the primitives of :mod:`cnnbp.transpose`: a
 transposed convolution is the input gradient of a grouped convolution.
@@ -45,7 +50,7 @@ MATRIX_ENTRIES = 2 ** 21
 MATRIX_RATIO = 16
 MATRIX_BLOCK = 4
 #: Entries of im2col columns built at a time.
-CHUNK_ENTRIES = 2 ** 19
+CHUNK_ENTRIES = 2 ** 18
 
 
 @functools.lru_cache(maxsize=64)
@@ -134,6 +139,34 @@ def _rows(dout, groups):
             .transpose(1, 0, 3, 2).reshape(groups, -1, K // groups))
 
 
+def _flip_padding(x_hw, w_shape, out_hw, hyper):
+    """Padding ``(qh, qw)`` of the convolution of dout that gives dX
+    (see the module doc), or None if there is none: stride > 1,
+    ``p > d(HH - 1)``, or rows or columns of X that no window reaches
+    (a transposed convolution's output_padding)."""
+    (sh, sw), (ph, pw), (dh, dw) = hyper
+    q = (dh * (w_shape[2] - 1) - ph, dw * (w_shape[3] - 1) - pw)
+    reach = (x_hw[0] - q[0] + ph, x_hw[1] - q[1] + pw)
+    if (sh, sw) != (1, 1) or min(q) < 0 or reach != tuple(out_hw):
+        return None
+    return q
+
+
+def _flipped(w, groups):
+    """w' of shape (C, K/groups, HH, WW): per group the filters flipped
+    in space, channels and filters exchanged (see the module doc)."""
+    K, Cg, HH, WW = w.shape
+    return (w.reshape(groups, K // groups, Cg, HH, WW)[..., ::-1, ::-1]
+            .transpose(0, 2, 1, 3, 4).reshape(groups * Cg, -1, HH, WW))
+
+
+def _to_nchw(rows, n, H_out, W_out):
+    """(groups, n*H_out*W_out, Kg) products as (n, K, H_out, W_out)."""
+    groups, _, Kg = rows.shape
+    return (rows.reshape(groups, n, H_out, W_out, Kg)
+            .transpose(1, 0, 4, 2, 3).reshape(n, groups * Kg, H_out, W_out))
+
+
 def _chunks(N, per_sample):
     """Slices of the batch holding about ``CHUNK_ENTRIES`` entries."""
     step = max(1, CHUNK_ENTRIES // per_sample)
@@ -168,9 +201,7 @@ def _forward(x, w, groups, out_hw, hyper):
         x_part = x[part]
         n = x_part.shape[0]
         cols = _cols(x_part, HH, WW, groups, out_hw, hyper)
-        out[part] = (np.matmul(cols, w_mat)
-                     .reshape(groups, n, H_out, W_out, K // groups)
-                     .transpose(1, 0, 4, 2, 3).reshape(n, K, H_out, W_out))
+        out[part] = _to_nchw(np.matmul(cols, w_mat), n, H_out, W_out)
     return out, ctx
 
 
@@ -192,6 +223,10 @@ def _input_grad(dout, x_shape, w, groups, hyper):
         np.matmul(_by_group(dout, groups), A.transpose(0, 2, 1),
                   out=_by_group(dx, groups))
         return dx
+    q = _flip_padding((H, W), w.shape, out_hw, hyper)
+    if q is not None:
+        return _forward(dout, _flipped(w, groups), groups, (H, W),
+                        ((1, 1), q, (dh, dw)))[0]
     w_taps = (w.reshape(groups, K // groups, Cg, HH * WW)
               .transpose(0, 3, 1, 2))
     dx = np.empty(x_shape, dtype)
@@ -234,9 +269,35 @@ def _filter_grad(dout, ctx, w_shape, groups, hyper):
     return np.ascontiguousarray(dw).reshape(w_shape)
 
 
+def _flip_backward(dout, x, w, groups, q, dilation):
+    """``(dx, dw)`` of a stride-1 im2col convolution from one set of
+    columns of dout, padded by q (see the module doc)."""
+    N, C, H, W = x.shape
+    K, Cg, HH, WW = w.shape
+    Kg = K // groups
+    dtype = np.result_type(dout, w)
+    hyper = ((1, 1), q, dilation)
+    w_mat = _w_mat(_flipped(w, groups), groups)
+    dx = np.empty(x.shape, dtype)
+    dw_mat = np.zeros((groups, Cg, HH * WW * Kg), dtype)
+    for part in _chunks(N, K * HH * WW * H * W):
+        d_cols = _cols(dout[part], HH, WW, groups, (H, W), hyper)
+        n = d_cols.shape[1] // (H * W)
+        dx[part] = _to_nchw(np.matmul(d_cols, w_mat), n, H, W)
+        x_g = (x[part].reshape(n, groups, Cg, H * W).transpose(1, 2, 0, 3)
+               .reshape(groups, Cg, n * H * W))
+        dw_mat += np.matmul(x_g, d_cols)
+    dw = (dw_mat.reshape(groups, Cg, HH, WW, Kg)[:, :, ::-1, ::-1]
+          .transpose(0, 4, 1, 2, 3))
+    return dx, np.ascontiguousarray(dw).reshape(w.shape)
+
+
 def _backward(dout, ctx, x_shape, w, groups, hyper):
     """``(dx, dw, db)`` from dout and the forward's ``ctx``."""
     db = dout.sum(axis=(0, 2, 3))
+    q = _flip_padding(x_shape[2:], w.shape, dout.shape[2:], hyper)
+    if ctx[0] == "im2col" and q is not None:
+        return _flip_backward(dout, ctx[1], w, groups, q, hyper[2]) + (db,)
     dw = _filter_grad(dout, ctx, w.shape, groups, hyper)
     dx = _input_grad(dout, x_shape, w, groups, hyper)
     return dx, dw, db

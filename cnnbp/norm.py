@@ -25,12 +25,30 @@ from .shapes import batchnorm_args, dout_arg
 __all__ = ["batchnorm2d", "batchnorm2d_backward", "fold_batchnorm"]
 
 
+#: Bytes of the row blocks in which the backward pass combines its terms.
+BLOCK_BYTES = 2 ** 18
+
+# Every pass below runs on (N, C*P) views, P = H*W: per-channel values
+# are repeated into one (C*P,) row, so a broadcast runs over long rows
+# instead of N*C short ones, and sums over N are one matrix-vector
+# product.
+
+
+def _row(v, P):
+    """Per-channel values v of shape (C,) as one row of shape (C*P,)."""
+    return np.repeat(v, P)
+
+
 def _channel_sum(a, b=None):
     """Per-channel sum over N and the positions of a (N, C, P) array, or
     of the product ``a * b``: shape (C,)."""
+    N, C, P = a.shape
+    a2 = a.reshape(N, C * P)
     if b is None:
-        return np.einsum("ncp->c", a)
-    return np.einsum("ncp,ncp->c", a, b)
+        cells = np.ones(N, a.dtype) @ a2
+    else:
+        cells = np.einsum("ij,ij->j", a2, b.reshape(N, C * P))
+    return cells.reshape(C, P).sum(axis=1)
 
 
 def _center(x, eps):
@@ -38,36 +56,54 @@ def _center(x, eps):
     1 / sqrt(var + eps), the mean and the biased variance, each (C,)."""
     N, C = x.shape[:2]
     x3 = x.reshape(N, C, -1)
-    M = N * x3.shape[2]
+    P = x3.shape[2]
+    M = N * P
     mean = _channel_sum(x3) / M
-    xc = x3 - mean[:, None]
+    xc = np.subtract(x3.reshape(N, C * P), _row(mean, P)).reshape(x3.shape)
     var = _channel_sum(xc, xc) / M
     return xc, 1.0 / np.sqrt(var + eps), mean, var
 
 
-def _affine(xc, scale, shift, shape):
-    """``xc * scale[c] + shift[c]`` reshaped to ``shape``."""
-    out = xc * scale[:, None]
-    out += shift[:, None]
+def _affine(xc, scale, shift, shape, out=None):
+    """``xc * scale[c] + shift[c]`` reshaped to ``shape``; written into
+    ``out`` (of xc's shape, may be xc itself) if given."""
+    N, C, P = xc.shape
+    x2 = xc.reshape(N, C * P)
+    out = np.multiply(x2, _row(scale, P),
+                      out=None if out is None else out.reshape(x2.shape))
+    out += _row(shift, P)
     return out.reshape(shape)
 
 
-def _backward(dout, xc, gamma, istd):
+def _backward(dout, xc, gamma, istd, overwrite=False):
     """``(dx, dgamma, dbeta)`` from the forward's xc and istd.
 
-    The compact formula, with ``Xhat = xc * istd``, as one pass per
-    term: ``dx = a dout + b xc + c`` per channel, where ``a = gamma
-    istd``, ``b = -a istd dgamma / M`` and ``c = -a dbeta / M``.
+    The compact formula, with ``Xhat = xc * istd``: ``dx = a dout +
+    b xc + c`` per channel, where ``a = gamma istd``, ``b = -a istd
+    dgamma / M`` and ``c = -a dbeta / M``, combined a block of
+    ``BLOCK_BYTES`` at a time, so that no full-size temporary is made.
+    With ``overwrite`` dx is written into xc's memory (when the dtypes
+    allow).
     """
-    N, C = xc.shape[:2]
-    M = N * xc.shape[2]
-    d3 = dout.reshape(xc.shape)
-    dbeta = _channel_sum(d3)
-    dgamma = _channel_sum(d3, xc) * istd
+    N, C, P = xc.shape
+    M = N * P
+    d2, x2 = dout.reshape(N, C * P), xc.reshape(N, C * P)
+    dbeta = _channel_sum(d2.reshape(xc.shape))
+    dgamma = _channel_sum(d2.reshape(xc.shape), xc) * istd
     a = gamma * istd
-    dx = d3 * a[:, None]
-    dx += xc * (-a * istd * dgamma / M)[:, None]
-    dx += (-a * dbeta / M)[:, None]
+    dtype = np.result_type(d2, x2, a)
+    rows = [_row(v.astype(dtype, copy=False), P) for v in
+            (a, -a * istd * dgamma / M, -a * dbeta / M)]
+    dx = x2 if overwrite and x2.dtype == dtype else np.empty(x2.shape,
+                                                             dtype)
+    step = max(1, BLOCK_BYTES // (C * P * dtype.itemsize))
+    scratch = np.empty((min(step, N), C * P), dtype)
+    for i in range(0, N, step):
+        part = dx[i:i + step]
+        np.multiply(x2[i:i + step], rows[1], out=part)
+        part += rows[2]
+        part += np.multiply(d2[i:i + step], rows[0],
+                            out=scratch[:len(part)])
     return dx.reshape(dout.shape), dgamma, dbeta
 
 
@@ -90,7 +126,7 @@ def batchnorm2d(x, gamma, beta, eps=1e-5):
     """
     x, gamma, beta = batchnorm_args(x, gamma, beta, eps)
     xc, istd, _, _ = _center(x, eps)
-    return _affine(xc, gamma * istd, beta, x.shape)
+    return _affine(xc, gamma * istd, beta, x.shape, out=xc)
 
 
 def batchnorm2d_backward(dout, x, gamma, eps=1e-5):
@@ -115,7 +151,7 @@ def batchnorm2d_backward(dout, x, gamma, eps=1e-5):
     dout = dout_arg(dout, x.shape, "batchnorm2d(x)")
     dout = dout.astype(np.result_type(x, dout), copy=False)
     xc, istd, _, _ = _center(x, eps)
-    return _backward(dout, xc, gamma, istd)
+    return _backward(dout, xc, gamma, istd, overwrite=True)
 
 
 def fold_batchnorm(w, b, gamma, beta, running_mean, running_var, eps=1e-5):

@@ -141,18 +141,27 @@ def _reference_route(x, out_shape, hyper):
     return out, arg, x_pad.shape
 
 
+#: Images x channels moved at a time by :func:`_spatial_first`: the
+#: transposing copy of such a block stays in the cache.
+TRANSPOSE_BLOCK = 256
+
+
 def _spatial_first(x, out_shape, hyper, value):
     """X^pad with the spatial axes first, (Hp, Wp, N*C), ``value``
     outside X; Hp and Wp as in :func:`_padded_shape`."""
     _, _, (ph, pw) = hyper
     N, C, H, W = x.shape
     _, _, Hp, Wp = _padded_shape(x.shape, out_shape, hyper)
-    xt = x.reshape(N * C, H * W).T.reshape(H, W, N * C)
+    xt = x.reshape(N * C, H, W).transpose(1, 2, 0)
     if (ph, pw) == (0, 0) and Hp <= H and Wp <= W:
-        return np.ascontiguousarray(xt[:Hp, :Wp])
-    x_pad = np.full((Hp, Wp, N * C), value, x.dtype)
+        x_pad = np.empty((Hp, Wp, N * C), x.dtype)
+    else:
+        x_pad = np.full((Hp, Wp, N * C), value, x.dtype)
     rows, cols = min(H, Hp - ph), min(W, Wp - pw)
-    x_pad[ph:ph + rows, pw:pw + cols] = xt[:rows, :cols]
+    inner = x_pad[ph:ph + rows, pw:pw + cols]
+    for a in range(0, N * C, TRANSPOSE_BLOCK):
+        block = slice(a, a + TRANSPOSE_BLOCK)
+        inner[:, :, block] = xt[:rows, :cols, block]
     return x_pad
 
 
@@ -171,12 +180,13 @@ def _channels_first(a, N, C):
         a.reshape(H_out * W_out, N * C).T).reshape(N, C, H_out, W_out)
 
 
-def _max_route(x, out_shape, hyper):
+def _max_route(x, out_shape, hyper, need_out=True):
     """``(out, route)``: the max pool and what its backward needs.
 
     ``route`` is ``("fast", idx)`` with idx the flat index into X of
     each window's argmax, (H_out, W_out, N*C); or, when a window holds
     NaN, ``("reference", arg, pad_shape)`` from :func:`_reference_route`.
+    Without ``need_out``, out is None on the fast route.
     """
     (HH, WW), (sh, sw), (ph, pw) = hyper
     N, C, H, W = x.shape
@@ -201,7 +211,8 @@ def _max_route(x, out_shape, hyper):
     k = np.arange(HH * WW)
     idx = np.take((k // WW) * W + k % WW, arg)
     idx += _window_origin(x.shape, out_shape, hyper)
-    return _channels_first(best, N, C), ("fast", idx)
+    out = _channels_first(best, N, C) if need_out else None
+    return out, ("fast", idx)
 
 
 @functools.lru_cache(maxsize=8)
@@ -298,7 +309,7 @@ def maxpool2d_backward(dout, x, size=2, stride=None, padding=0,
     x, out_shape, hyper = pool2d_args(x, size, stride, padding, ceil_mode)
     dout = dout_arg(dout, out_shape, "maxpool2d(x)")
     dout = dout.astype(np.result_type(x, dout), copy=False)
-    _, route = _max_route(x, out_shape, hyper)
+    _, route = _max_route(x, out_shape, hyper, need_out=False)
     return _max_backward(dout, route, x.shape, hyper)
 
 
