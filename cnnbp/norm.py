@@ -87,9 +87,10 @@ def _backward(dout, xc, gamma, istd, overwrite=False):
     """
     N, C, P = xc.shape
     M = N * P
-    d2, x2 = dout.reshape(N, C * P), xc.reshape(N, C * P)
-    dbeta = _channel_sum(d2.reshape(xc.shape))
-    dgamma = _channel_sum(d2.reshape(xc.shape), xc) * istd
+    d3 = dout.reshape(xc.shape)
+    d2, x2 = d3.reshape(N, C * P), xc.reshape(N, C * P)
+    dbeta = _channel_sum(d3)
+    dgamma = _channel_sum(d3, xc) * istd
     a = gamma * istd
     dtype = np.result_type(d2, x2, a)
     rows = [_row(v.astype(dtype, copy=False), P) for v in
@@ -160,10 +161,11 @@ def fold_batchnorm(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
 
     In evaluation mode batch norm is a fixed affine map per channel,
     ``gamma (O - running_mean) / sqrt(running_var + eps) + beta``, so it
-    folds into the convolution before it: with
-    ``s = gamma / sqrt(running_var + eps)``::
+    folds into the convolution before it: with the per-filter scale
+    ``scale = gamma / sqrt(running_var + eps)``::
 
-        w_folded[k] = s[k] w[k],   b_folded = beta + s (b - running_mean)
+        w_folded[f] = scale[f] w[f]
+        b_folded = beta + scale (b - running_mean)
 
     and ``conv2d(x, w_folded, b_folded)`` equals the pair's output for
     every x (same stride, padding, dilation and groups).  Only in

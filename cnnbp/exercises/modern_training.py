@@ -180,18 +180,18 @@ def _fold(w, b, gamma, beta, mean, var, eps, *, denom=None, axis=0,
           use_beta=True, beta_only=False):
     """The fold with one ingredient changed."""
     denom = np.sqrt(var + eps) if denom is None else denom
-    s = gamma / denom
+    scale = gamma / denom
     if axis == 0:
-        w_folded = w * s[:, None, None, None]
+        w_folded = w * scale[:, None, None, None]
     elif axis == 1:
-        w_folded = w * s[:, None, None]
+        w_folded = w * scale[:, None, None]
     else:
-        w_folded = w * s
+        w_folded = w * scale
     b = np.zeros_like(gamma) if b is None or not use_b else b
     if beta_only:
         return w_folded, beta.copy()
-    m = (s if mean_scaled else 1.0) * mean if use_mean else 0.0
-    shift = (s if b_scale is None else b_scale) * b - m
+    m = (scale if mean_scaled else 1.0) * mean if use_mean else 0.0
+    shift = (scale if b_scale is None else b_scale) * b - m
     return w_folded, shift + (beta if use_beta else 0.0)
 
 
@@ -231,34 +231,34 @@ def fold_abs_gamma(w, b, gamma, beta, running_mean, running_var,
 
 def fold_input_axis(w, b, gamma, beta, running_mean, running_var,
                     eps=1e-5):
-    """w * s[:, None, None]: s along axis 1 of w (the channels)."""
+    """w * scale[:, None, None]: along axis 1 of w (the channels)."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  axis=1)
 
 
 def fold_last_axis(w, b, gamma, beta, running_mean, running_var,
                    eps=1e-5):
-    """w * s: s along the last axis of w (WW)."""
+    """w * scale: along the last axis of w (WW)."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  axis=3)
 
 
 def fold_no_mean(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
-    """beta + s b: running_mean not subtracted."""
+    """beta + scale b: running_mean not subtracted."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  use_mean=False)
 
 
 def fold_mean_unscaled(w, b, gamma, beta, running_mean, running_var,
                        eps=1e-5):
-    """beta + s b - running_mean: the mean not scaled by s."""
+    """beta + scale b - running_mean: the mean not scaled."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  mean_scaled=False)
 
 
 def fold_ignore_b(w, b, gamma, beta, running_mean, running_var,
                   eps=1e-5):
-    """beta - s running_mean: the convolution's bias left out."""
+    """beta - scale running_mean: the convolution's bias left out."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  use_b=False)
 
@@ -272,13 +272,13 @@ def fold_bias_no_std(w, b, gamma, beta, running_mean, running_var,
 
 def fold_b_unscaled(w, b, gamma, beta, running_mean, running_var,
                     eps=1e-5):
-    """beta + b - s running_mean: b added as it is."""
+    """beta + b - scale running_mean: b added as it is."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  b_scale=1.0)
 
 
 def fold_no_beta(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
-    """s (b - running_mean): beta left out."""
+    """scale (b - running_mean): beta left out."""
     return _fold(w, b, gamma, beta, running_mean, running_var, eps,
                  use_beta=False)
 
@@ -300,12 +300,13 @@ FOLD_BATCHNORM = [
             "dividing by it", fold_times_std),
     Mistake("with |gamma| (gamma's sign lost, as in sqrt(gamma**2 / "
             "(running_var + eps)))", fold_abs_gamma),
-    Mistake("with the scale s applied along axis 1 of w, the input "
-            "channels (s[:, None, None] lines up with axis 1), instead of "
-            "axis 0, the filters", fold_input_axis),
-    Mistake("with w * s, which lines s up with the last axis of w (WW), "
-            "not with the filters: use s[:, None, None, None]",
-            fold_last_axis),
+    Mistake("with the scale gamma / sqrt(running_var + eps) applied "
+            "along axis 1 of w, the input channels (scale[:, None, None] "
+            "lines up with axis 1), instead of axis 0, the filters",
+            fold_input_axis),
+    Mistake("with w * scale, which lines the scale up with the last axis "
+            "of w (WW), not with the filters: use scale[:, None, None, "
+            "None]", fold_last_axis),
     Mistake("without subtracting running_mean", fold_no_mean),
     Mistake("when running_mean is subtracted without the scale gamma / "
             "sqrt(running_var + eps)", fold_mean_unscaled),
@@ -316,7 +317,7 @@ FOLD_BATCHNORM = [
             "+ eps)", fold_b_unscaled),
     Mistake("without beta", fold_no_beta),
     Mistake("when b_folded is just beta (the batch norm's shift "
-            "changes too: beta + s (b - running_mean))", fold_beta_only),
+            "changes too: beta + scale (b - running_mean))", fold_beta_only),
 ]
 
 
@@ -351,11 +352,11 @@ def check_fold_batchnorm(fn, cases=None):
     eps=1e-5) -> (w_folded, b_folded)``.
 
     An evaluation-mode batch norm after a convolution, folded into it:
-    with ``s = gamma / sqrt(running_var + eps)``, ``w_folded[k] = s[k]
-    w[k]`` and ``b_folded = beta + s (b - running_mean)``. w (K,
-    C/groups, HH, WW); b (K,) or None (a convolution without bias); the
-    others (K,); w_folded like w, b_folded (K,). Each compared with
-    :func:`cnnbp.fold_batchnorm`.
+    with ``scale = gamma / sqrt(running_var + eps)``, ``w_folded[f] =
+    scale[f] w[f]`` and ``b_folded = beta + scale (b - running_mean)``.
+    w (K, C/groups, HH, WW); b (K,) or None (a convolution without
+    bias); the others (K,); w_folded like w, b_folded (K,). Each
+    compared with :func:`cnnbp.fold_batchnorm`.
 
     Parameters
     ----------
